@@ -1,0 +1,178 @@
+"""The options of :func:`~tornado_user_session.init`, validated once at start-up."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .errors import ConfigError
+from .stores.base import Store
+from .stores.memory import MemoryStore
+
+log = logging.getLogger("tornado_user_session")
+
+#: The shortest secret that does not log a warning, in characters (or bytes).
+MIN_SECRET_LENGTH = 32
+
+Seconds = float | datetime.timedelta
+Secret = str | bytes | Sequence[str | bytes]
+
+# A cookie name is an RFC 6265 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_SAMESITE = ("Lax", "Strict", "None")
+
+
+class Config:
+    """Every option of the library, checked and normalised.
+
+    :func:`~tornado_user_session.init` builds one from its keyword arguments;
+    each raises :class:`~tornado_user_session.ConfigError` naming the option
+    when it is invalid. Durations are seconds (a float, or a
+    :class:`datetime.timedelta`).
+
+    :param name: the session cookie's name.
+    :param secret: the key that signs the cookie, or a list of keys ordered
+        oldest to newest: the last signs, all verify, so a key can be rotated
+        without logging anybody out. ``init`` falls back on the application's
+        ``cookie_secret``, then on 32 random bytes with a logged warning:
+        sessions then die with the process and are not shared between processes.
+        A key shorter than 32 characters logs a warning.
+    :param max_age: how long a session lives after its last save, in seconds
+        (default 48 hours). Every save re-sends the cookie with this Max-Age, so
+        the cookie and the stored session expire together.
+    :param resave: write the whole session back to the store after every
+        request that loaded it, changed or not (default False: only what changed
+        is written, which is also what keeps concurrent requests from undoing
+        each other's changes).
+    :param save_uninitialized: give every visitor a stored session and a
+        cookie, even one who never logs in or writes to the session (default
+        False: no cookie, no store entry, no cost).
+    :param rolling: extend the session (and re-send the cookie) on every
+        response, not only when it changed (default False).
+    :param store_check_period: how often expired sessions are purged from a
+        store that needs it, such as the in-memory one, in seconds (default 120).
+    :param store: where sessions live (default a new
+        :class:`~tornado_user_session.MemoryStore`).
+    :param path: the cookie's Path attribute (default ``"/"``).
+    :param domain: the cookie's Domain attribute (default None: this host only).
+    :param httponly: the cookie's HttpOnly flag (default True: scripts cannot read it).
+    :param samesite: the cookie's SameSite attribute, ``"Lax"`` (default),
+        ``"Strict"``, ``"None"`` (which needs ``secure``) or None to leave it out.
+    :param secure: the cookie's Secure flag: ``"auto"`` (default) sets it when
+        the request came over https, which behind a proxy Tornado knows only
+        when the server runs with ``xheaders=True``; True always, False never.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "tornado-user-session",
+        secret: Secret | None = None,
+        max_age: Seconds = 48 * 3600,
+        resave: bool = False,
+        save_uninitialized: bool = False,
+        rolling: bool = False,
+        store_check_period: Seconds = 120,
+        store: Store | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        httponly: bool = True,
+        samesite: Literal["Lax", "Strict", "None"] | None = "Lax",
+        secure: bool | Literal["auto"] = "auto",
+    ) -> None:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ConfigError("name", f"must be a cookie name (letters, digits, -_.), not {name!r}")
+        self.name = name
+        self.secrets = _secrets(secret)
+        self.max_age = _seconds("max_age", max_age)
+        self.resave = _flag("resave", resave)
+        self.save_uninitialized = _flag("save_uninitialized", save_uninitialized)
+        self.rolling = _flag("rolling", rolling)
+        self.store_check_period = _seconds("store_check_period", store_check_period)
+        if store is None:
+            store = MemoryStore()
+        elif not isinstance(store, Store):
+            raise ConfigError("store", f"must be a Store, not {type(store).__name__}")
+        self.store = store
+        if not isinstance(path, str) or not path.startswith("/") or ";" in path:
+            raise ConfigError("path", f"must be a URL path starting with '/', not {path!r}")
+        self.path = path
+        if domain is not None and (not isinstance(domain, str) or not domain or ";" in domain):
+            raise ConfigError("domain", f"must be a host name or None, not {domain!r}")
+        self.domain = domain
+        self.httponly = _flag("httponly", httponly)
+        if samesite is not None and samesite not in _SAMESITE:
+            raise ConfigError("samesite", f"must be one of {_SAMESITE} or None, not {samesite!r}")
+        self.samesite = samesite
+        if secure != "auto" and not isinstance(secure, bool):
+            raise ConfigError("secure", f"must be True, False or 'auto', not {secure!r}")
+        if samesite == "None" and secure is False:
+            raise ConfigError(
+                "samesite", "'None' needs a Secure cookie: browsers drop it otherwise"
+            )
+        self.secure = secure
+
+    def cookie_attributes(self, *, https: bool) -> dict[str, Any]:
+        """The attributes the cookie is set and cleared with, for a request over *https* or not."""
+        return {
+            "path": self.path,
+            "domain": self.domain,
+            "httponly": self.httponly,
+            "samesite": self.samesite,
+            "secure": https if self.secure == "auto" else self.secure,
+        }
+
+
+def option_names() -> frozenset[str]:
+    """The names :class:`Config` accepts."""
+    code = Config.__init__.__code__
+    return frozenset(code.co_varnames[1 : 1 + code.co_kwonlyargcount])
+
+
+def _flag(option: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(option, f"must be True or False, not {value!r}")
+    return value
+
+
+def _seconds(option: str, value: object) -> float:
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(option, f"must be a number of seconds or a timedelta, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(option, f"must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def _secrets(secret: object) -> tuple[bytes, ...]:
+    if secret is None:
+        log.warning(
+            "tornado_user_session: no secret and no cookie_secret given; using a random one. "
+            "Sessions will end when this process ends and are not shared between processes."
+        )
+        return (secrets.token_bytes(32),)
+    if isinstance(secret, Mapping):
+        # Tornado's versioned cookie_secret: {version: key}, the newest version highest.
+        secret = [secret[version] for version in sorted(secret)]
+    keys = [secret] if isinstance(secret, (str, bytes)) else secret
+    if not isinstance(keys, Sequence) or not keys:
+        raise ConfigError(
+            "secret", "must be a non-empty string or bytes, or a non-empty list of those"
+        )
+    for key in keys:
+        if not isinstance(key, (str, bytes)) or not key:
+            raise ConfigError(
+                "secret", f"every key must be a non-empty string or bytes, not {key!r}"
+            )
+        if len(key) < MIN_SECRET_LENGTH:
+            log.warning(
+                "tornado_user_session: a secret is shorter than %d characters; use a longer one",
+                MIN_SECRET_LENGTH,
+            )
+    return tuple(key.encode() if isinstance(key, str) else key for key in keys)

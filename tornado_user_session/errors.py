@@ -1,0 +1,61 @@
+"""The errors this library raises.
+
+Every error descends from :class:`SessionError`::
+
+    SessionError
+    ├── ConfigError            (also ValueError)  a bad option given to init()
+    ├── UnstorableValueError   (also TypeError)   a session value that JSON cannot hold
+    ├── StoreError                                the store failed; raised from its own error
+    └── MissingDependencyError (also ImportError) an optional store's package is not installed
+
+A missing, tampered or expired session cookie is not an error: it means "no session".
+"""
+
+from __future__ import annotations
+
+
+class SessionError(Exception):
+    """Base class of every error raised by tornado_user_session."""
+
+
+class ConfigError(SessionError, ValueError):
+    """An option given to :func:`~tornado_user_session.init` is unknown or invalid.
+
+    :param option: the name of the offending option.
+    """
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+class UnstorableValueError(SessionError, TypeError):
+    """A session value cannot be stored as JSON.
+
+    Raised when the session is saved. The stored session is left as it was.
+
+    :param path: the dotted key path of the value, such as ``"user.cart"``.
+    :param value: the value itself.
+    """
+
+    def __init__(self, path: str, value: object) -> None:
+        super().__init__(
+            f"session value at {path!r} cannot be stored: "
+            f"{type(value).__name__} is not JSON-serialisable"
+        )
+        self.path = path
+        self.value = value
+
+
+class StoreError(SessionError):
+    """The session store could not be reached or failed.
+
+    Raised ``from`` the store's own exception. The mixin answers it with a 503.
+    """
+
+
+class MissingDependencyError(SessionError, ImportError):
+    """An optional store was used without its package installed.
+
+    The message names the ``pip install`` command that fixes it.
+    """

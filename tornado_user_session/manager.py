@@ -1,0 +1,189 @@
+"""What :func:`init` attaches to an application: options, signer, store and purge timer."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import secrets
+from typing import Any, NamedTuple
+
+import tornado.web
+from tornado.ioloop import PeriodicCallback
+
+from .config import Config, option_names
+from .errors import ConfigError
+from .session import Session
+from .signing import CookieSigner
+
+log = logging.getLogger("tornado_user_session")
+
+#: The key under which the manager sits in ``Application.settings``.
+SETTINGS_KEY = "user_session"
+
+#: How many expired sessions one purge step removes before it lets other work run.
+PURGE_BATCH = 1000
+
+
+class PendingSave(NamedTuple):
+    """What saving a session will write: a whole new record, or the changes to one."""
+
+    create: bool
+    changed: dict[str, str]
+    removed: list[str]
+
+
+class SessionManager:
+    """Loads and saves the sessions of one application.
+
+    Built by :func:`init`; handlers reach it through
+    ``self.settings["user_session"]``. Everything here speaks in session ids and
+    :class:`Session` objects; cookies and status codes are the mixin's.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = config.store
+        self.signer = CookieSigner(config.secrets)
+        self._purger: PeriodicCallback | None = None
+        self._purger_loop: asyncio.AbstractEventLoop | None = None
+
+    def new_session_id(self) -> str:
+        """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
+        return secrets.token_urlsafe(32)
+
+    async def load(self, cookie: str | None) -> Session:
+        """Return the session a cookie value names, or a new empty one.
+
+        A missing, unsigned, tampered or oversized cookie, an id the store does
+        not know, an expired session and a record that is not valid JSON all
+        give a new session: its id is made on its first save, never taken from
+        the request.
+
+        :raises StoreError: if the store fails.
+        """
+        session_id = self.signer.unsign(cookie) if cookie else None
+        if session_id is None:
+            return Session()
+        record = await self.store.load(session_id)
+        if record is None:
+            return Session()
+        try:
+            return Session(session_id, record)
+        except ValueError:
+            log.warning("tornado_user_session: a stored session is not valid JSON; ignoring it")
+            return Session()
+
+    def pending_save(self, session: Session) -> PendingSave | None:
+        """Return what saving *session* would write, or None when nothing needs writing.
+
+        :raises UnstorableValueError: if a value cannot be stored as JSON.
+        """
+        config = self.config
+        if session.id is None:
+            if not session and not config.save_uninitialized:
+                return None
+            return PendingSave(True, session.record(), [])
+        changed, removed = session.changes()
+        if config.resave:
+            changed = session.record()
+        elif not (changed or removed or config.rolling):
+            return None
+        return PendingSave(False, changed, removed)
+
+    async def save(self, session: Session, pending: PendingSave) -> bool:
+        """Write *pending* to the store.
+
+        :returns: whether the session is stored (and its cookie should be sent):
+            False when it was deleted or expired meanwhile, which it stays.
+        :raises StoreError: if the store fails.
+        """
+        ttl = self.config.max_age
+        if pending.create:
+            session_id = self.new_session_id()
+            await self.store.create(session_id, pending.changed, ttl)
+        else:
+            assert session.id is not None
+            session_id = session.id
+            if not await self.store.update(session_id, pending.changed, pending.removed, ttl):
+                return False
+        session.saved(session_id, pending.changed, pending.removed)
+        return True
+
+    async def regenerate(self, session: Session) -> None:
+        """Delete *session*'s stored record; its values are stored anew under a new id on save.
+
+        :raises StoreError: if the store fails.
+        """
+        if session.id is not None:
+            await self.store.delete(session.id)
+        session.forget(keep_values=True)
+
+    async def destroy(self, session: Session) -> None:
+        """Delete *session*'s stored record and empty it.
+
+        :raises StoreError: if the store fails.
+        """
+        if session.id is not None:
+            await self.store.delete(session.id)
+        session.forget(keep_values=False)
+
+    def ensure_purging(self) -> None:
+        """Run the store's purge every ``store_check_period`` seconds on the running loop.
+
+        Called by the mixin on each request: :func:`init` may run before the loop
+        that serves requests exists. Does nothing for stores that expire records
+        themselves.
+        """
+        loop = asyncio.get_running_loop()
+        if self._purger_loop is loop or not self.store.needs_purge:
+            return
+        if self._purger is not None:
+            self._purger.stop()
+        self._purger_loop = loop
+        self._purger = PeriodicCallback(self.purge, self.config.store_check_period * 1000)
+        self._purger.start()
+
+    async def purge(self) -> int:
+        """Remove every expired session from the store, a batch at a time, and return how many.
+
+        Between batches it lets the IOLoop serve requests.
+        """
+        total = 0
+        while True:
+            removed = self.store.purge(PURGE_BATCH)
+            total += removed
+            if removed < PURGE_BATCH:
+                return total
+            await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        """Stop the purge and close the store."""
+        if self._purger is not None:
+            self._purger.stop()
+            self._purger = self._purger_loop = None
+        await self.store.close()
+
+
+def init(app: tornado.web.Application, **options: Any) -> SessionManager:
+    """Give *app* user sessions.
+
+    Call once, before the application serves requests (it may run before the
+    IOLoop starts). The options are those of
+    :class:`~tornado_user_session.config.Config`, every one optional; ``secret``
+    defaults to the application's ``cookie_secret``.
+
+    :returns: the manager, also stored as ``app.settings["user_session"]``.
+    :raises ConfigError: naming the first unknown or invalid option.
+    """
+    known = option_names()
+    for option in options:
+        if option not in known:
+            close = difflib.get_close_matches(option, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(option, f"unknown option{hint}")
+    if options.get("secret") is None:
+        options["secret"] = app.settings.get("cookie_secret")
+    manager = SessionManager(Config(**options))
+    app.settings[SETTINGS_KEY] = manager
+    return manager

@@ -1,0 +1,202 @@
+"""The mixin that gives a RequestHandler its session and its user."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from .errors import StoreError
+from .manager import SETTINGS_KEY, PendingSave, SessionManager
+from .session import Session
+
+if TYPE_CHECKING:
+    from asyncio import Future
+
+    _Handler = tornado.web.RequestHandler
+else:
+    _Handler = object
+
+log = logging.getLogger("tornado_user_session")
+
+
+class UserSessionMixin(_Handler):
+    """Gives a :class:`~tornado.web.RequestHandler` a session and a session user.
+
+    Put it before ``RequestHandler`` in the bases::
+
+        class Dashboard(tus.UserSessionMixin, tornado.web.RequestHandler):
+            @tornado.web.authenticated
+            def get(self):
+                self.write({"user": self.current_user})
+
+    ``prepare()`` loads the session: a handler that overrides it must call
+    ``await super().prepare()`` first. ``current_user`` is ``session["user"]``,
+    so ``@tornado.web.authenticated`` and ``login_url`` work as usual.
+
+    Changes to the session are saved when the response finishes, before it is
+    sent, so the client's next request sees them. A response with a 5xx status
+    saves nothing. A handler that flushes its headers early should call
+    :meth:`save_session` first, since the cookie cannot be sent after them. A
+    store that fails gives a 503.
+    """
+
+    _user_session: Session | None = None
+    _session_saving: asyncio.Task[None] | None = None
+    _session_finishing = False
+
+    @property
+    def session_manager(self) -> SessionManager:
+        """The manager :func:`~tornado_user_session.init` attached to the application."""
+        try:
+            manager: SessionManager = self.settings[SETTINGS_KEY]
+        except KeyError:
+            raise RuntimeError(
+                "tornado_user_session is not set up: call tus.init(app) before serving requests"
+            ) from None
+        return manager
+
+    @property
+    def session(self) -> Session:
+        """This request's session, a mutable mapping of JSON-able values.
+
+        :raises RuntimeError: before :meth:`prepare` has run.
+        """
+        if self._user_session is None:
+            raise RuntimeError(
+                "self.session is ready once prepare() has run: "
+                "a handler that overrides prepare() must call `await super().prepare()` first"
+            )
+        return self._user_session
+
+    async def prepare(self) -> None:
+        """Load the session named by the request's cookie (no store call without one)."""
+        manager = self.session_manager
+        manager.ensure_purging()
+        self._user_session = Session()
+        try:
+            self._user_session = await manager.load(self.get_cookie(manager.config.name))
+        except StoreError as exc:
+            raise self._store_unavailable(exc) from exc
+
+    def get_current_user(self) -> Any:
+        """Return ``session["user"]``, or None when nobody is logged in."""
+        return self.session.get("user")
+
+    def new_user_id(self) -> str:
+        """Return the ``_id`` of a new session user: 128 random bits as 32 hex digits."""
+        return secrets.token_hex(16)
+
+    async def start_user_session(self, **fields: Any) -> dict[str, Any]:
+        """Log a user in: a new session id, and ``session["user"] = {"_id": ..., **fields}``.
+
+        The old session id is deleted from the store at once, so an id known
+        before login (a fixation attack) is worthless after it. Other keys of the
+        session are kept. ``current_user`` is the new user from here on.
+
+        :returns: the new session user.
+        :raises TypeError: if a field is named ``_id``, which is the library's.
+        """
+        if "_id" in fields:
+            raise TypeError("start_user_session(): '_id' is set by the library, not a field")
+        session = self.session
+        try:
+            await self.session_manager.regenerate(session)
+        except StoreError as exc:
+            raise self._store_unavailable(exc) from exc
+        user = {"_id": self.new_user_id(), **fields}
+        session["user"] = user
+        self.current_user = user
+        return user
+
+    async def destroy_user_session(self) -> None:
+        """Log out: delete the session from the store, empty it and clear its cookie.
+
+        A request still in flight on the same session cannot bring it back.
+        """
+        manager = self.session_manager
+        try:
+            await manager.destroy(self.session)
+        except StoreError as exc:
+            raise self._store_unavailable(exc) from exc
+        config = manager.config
+        self.clear_cookie(config.name, **config.cookie_attributes(https=self._https))
+        self.current_user = None
+
+    async def save_session(self) -> None:
+        """Save the session now and set its cookie, rather than when the response finishes.
+
+        :raises UnstorableValueError: naming the key of a value JSON cannot hold.
+        :raises tornado.web.HTTPError: 503 if the store fails.
+        """
+        pending = self.session_manager.pending_save(self.session)
+        if pending is not None:
+            await self._save(pending)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
+        """Save the session if it needs it, then finish the response."""
+        session = self._user_session
+        if session is None or self._session_finishing or self.get_status() >= 500:
+            return super().finish(chunk)
+        self._session_finishing = True
+        pending = self.session_manager.pending_save(session)
+        if pending is None:
+            return super().finish(chunk)
+        task = asyncio.ensure_future(self._save_then_finish(pending, chunk))
+        task.add_done_callback(_retrieve_exception)
+        self._session_saving = task
+        return task
+
+    async def _save_then_finish(
+        self, pending: PendingSave, chunk: str | bytes | dict[str, Any] | None
+    ) -> None:
+        # Tornado does not await finish(), so whatever fails here is answered here,
+        # the way Tornado answers an exception raised by a handler.
+        try:
+            await self._save(pending)
+            sent = super().finish(chunk)
+        except Exception as exc:
+            self.log_exception(type(exc), exc, exc.__traceback__)
+            status = exc.status_code if isinstance(exc, tornado.web.HTTPError) else 500
+            self.send_error(status, exc_info=(type(exc), exc, exc.__traceback__))
+            return
+        await sent
+
+    async def _save(self, pending: PendingSave) -> None:
+        manager = self.session_manager
+        try:
+            stored = await manager.save(self.session, pending)
+        except StoreError as exc:
+            raise self._store_unavailable(exc) from exc
+        if stored:
+            self._set_session_cookie(manager)
+
+    def _set_session_cookie(self, manager: SessionManager) -> None:
+        config = manager.config
+        session_id = self.session.id
+        assert session_id is not None
+        self.set_cookie(
+            config.name,
+            manager.signer.sign(session_id),
+            expires=time.time() + config.max_age,
+            max_age=int(config.max_age),
+            **config.cookie_attributes(https=self._https),
+        )
+
+    @property
+    def _https(self) -> bool:
+        return self.request.protocol == "https"
+
+    def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
+        log.warning("tornado_user_session: session store unavailable: %s", exc.__cause__ or exc)
+        return tornado.web.HTTPError(503, reason="Session Store Unavailable")
+
+
+def _retrieve_exception(task: asyncio.Task[None]) -> None:
+    # A response whose client went away fails to send; nobody awaits it, which is fine.
+    if not task.cancelled():
+        task.exception()

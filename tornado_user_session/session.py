@@ -1,0 +1,141 @@
+"""The session object a handler sees, and how its values become JSON text."""
+
+from __future__ import annotations
+
+import json
+import math
+import reprlib
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from .errors import UnstorableValueError
+from .stores.base import Record
+
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+# What JSON holds as it is; containers are checked item by item.
+_SCALARS = (str, int, bool, type(None))
+
+
+def encode(key: str, value: Any) -> str:
+    """Return *value* as JSON text.
+
+    :raises UnstorableValueError: naming the key path of the first value JSON
+        cannot hold (a set, an object, NaN, a circular reference...).
+    """
+    try:
+        return _encode(value)
+    except (TypeError, ValueError) as exc:
+        path, culprit = _find_unstorable(value, key, set()) or (key, value)
+        raise UnstorableValueError(path, culprit) from exc
+
+
+def _find_unstorable(value: Any, path: str, seen: set[int]) -> tuple[str, Any] | None:
+    """Return the key path and value of the first thing in *value* that JSON cannot hold."""
+    if isinstance(value, _SCALARS):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if not isinstance(value, (dict, list, tuple)) or id(value) in seen:
+        return path, value
+    seen.add(id(value))
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if not isinstance(key, (*_SCALARS, float)):
+            return f"{path}.{reprlib.repr(key)}", key
+        found = _find_unstorable(item, f"{path}.{key}", seen)
+        if found:
+            return found
+    seen.discard(id(value))  # only a value inside itself is circular, not one used twice
+    return None
+
+
+class Session(MutableMapping[str, Any]):
+    """The session of one request: a mutable mapping of JSON-able values.
+
+    Changes are found when the session is saved, by comparing each value's JSON
+    text with the text it was loaded with, so changes deep inside a value
+    (``session["user"]["cart"].append(item)``) are saved too. Only the keys that
+    changed are written.
+
+    A handler gets its session as ``self.session``; it does not build one.
+    """
+
+    __slots__ = ("_data", "_id", "_stored")
+
+    def __init__(self, session_id: str | None = None, record: Record | None = None) -> None:
+        """Build a session from its stored record.
+
+        :raises ValueError: if a value of *record* is not valid JSON.
+        """
+        self._id = session_id
+        self._stored: dict[str, str] = dict(record) if record else {}
+        self._data: dict[str, Any] = {key: _decode(text) for key, text in self._stored.items()}
+
+    @property
+    def id(self) -> str | None:
+        """The session id, or None for a session that has never been stored."""
+        return self._id
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"session keys are strings, not {type(key).__name__}")
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __repr__(self) -> str:
+        return f"<Session {self._id!r} {self._data!r}>"
+
+    def record(self) -> dict[str, str]:
+        """Return every value as JSON text.
+
+        :raises UnstorableValueError: if a value cannot be stored as JSON.
+        """
+        return {key: encode(key, value) for key, value in self._data.items()}
+
+    def changes(self) -> tuple[dict[str, str], list[str]]:
+        """Return what changed since the session was loaded or saved.
+
+        :returns: the JSON text of every key set or changed, and the keys removed.
+        :raises UnstorableValueError: if a value cannot be stored as JSON.
+        """
+        stored = self._stored
+        changed = {}
+        for key, value in self._data.items():
+            text = encode(key, value)
+            if stored.get(key) != text:
+                changed[key] = text
+        removed = [key for key in stored if key not in self._data]
+        return changed, removed
+
+    def saved(self, session_id: str, changed: Record, removed: list[str]) -> None:
+        """Note that the store now holds this session under *session_id* with these changes."""
+        self._id = session_id
+        self._stored.update(changed)
+        for key in removed:
+            self._stored.pop(key, None)
+
+    def forget(self, *, keep_values: bool) -> None:
+        """Detach the session from its record: its next save stores it anew, under a new id."""
+        self._id = None
+        self._stored = {}
+        if not keep_values:
+            self._data = {}
