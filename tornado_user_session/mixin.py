@@ -139,6 +139,10 @@ class UserSessionMixin(_Handler):
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
         """Save the session if it needs it, then finish the response."""
+        if self._session_saving is not None:
+            # Tornado calls finish() after the handler returns if the response is not
+            # finished yet, which it is not while the session is being saved.
+            return self._session_saving
         session = self._user_session
         if session is None or self._session_finishing or self.get_status() >= 500:
             return super().finish(chunk)
@@ -160,6 +164,7 @@ class UserSessionMixin(_Handler):
             await self._save(pending)
             sent = super().finish(chunk)
         except Exception as exc:
+            self._session_saving = None  # so that send_error() can finish the response
             self.log_exception(type(exc), exc, exc.__traceback__)
             status = exc.status_code if isinstance(exc, tornado.web.HTTPError) else 500
             self.send_error(status, exc_info=(type(exc), exc, exc.__traceback__))

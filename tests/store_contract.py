@@ -1,0 +1,109 @@
+"""The contract every store passes: mixed into one test case per store.
+
+A test case that uses it provides ``make_store()`` and ``advance(seconds)``,
+which makes that much time pass for the store.
+"""
+
+from __future__ import annotations
+
+from tornado.testing import gen_test
+
+from tornado_user_session import Store
+
+TTL = 100.0
+
+
+class StoreContract:
+    store: Store
+
+    def make_store(self) -> Store:
+        raise NotImplementedError
+
+    async def advance(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    @gen_test
+    async def test_an_unknown_id_loads_nothing(self) -> None:
+        assert await self.store.load("unknown") is None
+
+    @gen_test
+    async def test_a_created_record_loads_back_as_a_copy(self) -> None:
+        record = {"user": '{"_id":"u","name":"Zoë"}', "n": "1"}
+        await self.store.create("s1", record, TTL)
+        loaded = await self.store.load("s1")
+        assert loaded == record
+        assert loaded is not None
+        loaded["n"] = "2"
+        assert await self.store.load("s1") == record
+
+    @gen_test
+    async def test_an_empty_record_is_a_session_too(self) -> None:
+        await self.store.create("s1", {}, TTL)
+        assert await self.store.load("s1") == {}
+        await self.store.update("s1", {"a": "1"}, (), TTL)
+        assert await self.store.update("s1", {}, ["a"], TTL) is True
+        assert await self.store.load("s1") == {}
+
+    @gen_test
+    async def test_create_replaces_a_record_under_the_same_id(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.store.create("s1", {"b": "2"}, TTL)
+        assert await self.store.load("s1") == {"b": "2"}
+
+    @gen_test
+    async def test_update_sets_and_removes_keys_and_keeps_the_rest(self) -> None:
+        await self.store.create("s1", {"a": "1", "b": "2", "c": "3"}, TTL)
+        assert await self.store.update("s1", {"b": "20", "d": "4"}, ["c", "never-there"], TTL)
+        assert await self.store.load("s1") == {"a": "1", "b": "20", "d": "4"}
+
+    @gen_test
+    async def test_overlapping_saves_of_different_keys_both_stay(self) -> None:
+        await self.store.create("s1", {"user": "{}"}, TTL)
+        # Two requests loaded {"user": "{}"}; one set "a", the other "b".
+        assert await self.store.update("s1", {"a": "1"}, (), TTL)
+        assert await self.store.update("s1", {"b": "2"}, (), TTL)
+        assert await self.store.load("s1") == {"user": "{}", "a": "1", "b": "2"}
+
+    @gen_test
+    async def test_update_never_brings_back_a_deleted_record(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.store.delete("s1")
+        assert await self.store.update("s1", {"a": "2"}, (), TTL) is False
+        assert await self.store.update("s1", {}, (), TTL) is False
+        assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_update_of_an_unknown_id_stores_nothing(self) -> None:
+        assert await self.store.update("nobody", {"a": "1"}, (), TTL) is False
+        assert await self.store.load("nobody") is None
+
+    @gen_test
+    async def test_delete_of_an_unknown_id_is_fine(self) -> None:
+        await self.store.delete("nobody")
+        assert await self.store.load("nobody") is None
+
+    @gen_test
+    async def test_a_record_expires_after_its_ttl(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.advance(TTL - 1)
+        assert await self.store.load("s1") == {"a": "1"}
+        await self.advance(1)
+        assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_an_expired_record_is_not_brought_back_by_update(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.advance(TTL)
+        assert await self.store.update("s1", {"a": "2"}, (), TTL) is False
+        assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_loading_extends_nothing_updating_extends_the_ttl(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.advance(60)
+        assert await self.store.load("s1") is not None
+        assert await self.store.update("s1", {}, (), TTL)  # a touch, at 60 s
+        await self.advance(TTL - 1)
+        assert await self.store.load("s1") == {"a": "1"}
+        await self.advance(1)
+        assert await self.store.load("s1") is None

@@ -1,0 +1,237 @@
+"""What the tests share: a cookie-keeping client, test handlers and instrumented stores."""
+
+from __future__ import annotations
+
+import asyncio
+import http.cookies
+import json
+from collections.abc import Collection
+from typing import Any
+
+import tornado.httpclient
+import tornado.testing
+import tornado.web
+
+import tornado_user_session as tus
+from tornado_user_session.stores.base import Record
+
+SECRET = "s" * 32
+
+
+class FakeClock:
+    """A clock the tests move by hand, in seconds."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class CountingStore(tus.MemoryStore):
+    """A real MemoryStore that counts the calls made to it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calls: list[str] = []
+
+    async def load(self, session_id: str) -> dict[str, str] | None:
+        self.calls.append("load")
+        return await super().load(session_id)
+
+    async def create(self, session_id: str, record: Record, ttl: float) -> None:
+        self.calls.append("create")
+        await super().create(session_id, record, ttl)
+
+    async def update(
+        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+    ) -> bool:
+        self.calls.append("update")
+        return await super().update(session_id, changed, removed, ttl)
+
+    async def delete(self, session_id: str) -> None:
+        self.calls.append("delete")
+        await super().delete(session_id)
+
+
+class SlowStore(tus.MemoryStore):
+    """A MemoryStore whose writes take a while, as a networked store's do."""
+
+    delay = 0.05
+
+    async def create(self, session_id: str, record: Record, ttl: float) -> None:
+        await asyncio.sleep(self.delay)
+        await super().create(session_id, record, ttl)
+
+    async def update(
+        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+    ) -> bool:
+        await asyncio.sleep(self.delay)
+        return await super().update(session_id, changed, removed, ttl)
+
+
+class DownStore(tus.MemoryStore):
+    """A MemoryStore that can be switched off, failing as an unreachable server does."""
+
+    down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise tus.StoreError("store is down") from ConnectionRefusedError(111, "refused")
+
+    async def load(self, session_id: str) -> dict[str, str] | None:
+        self._check()
+        return await super().load(session_id)
+
+    async def create(self, session_id: str, record: Record, ttl: float) -> None:
+        self._check()
+        await super().create(session_id, record, ttl)
+
+    async def update(
+        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+    ) -> bool:
+        self._check()
+        return await super().update(session_id, changed, removed, ttl)
+
+    async def delete(self, session_id: str) -> None:
+        self._check()
+        await super().delete(session_id)
+
+
+class Dashboard(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """The quick start's protected page: counts visits on the session user."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        user = self.current_user
+        user["visits"] = user.get("visits", 0) + 1
+        self.write({"visits": user["visits"]})
+
+
+class SessionPage(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """GET shows the session; POST sets the JSON body's keys on it; DELETE removes a key."""
+
+    def get(self) -> None:
+        self.write({"id": self.session.id, "session": dict(self.session)})
+
+    def post(self) -> None:
+        self.session.update(json.loads(self.request.body or b"{}"))
+        self.write({"ok": True})
+
+    def delete(self) -> None:
+        del self.session[self.get_argument("key")]
+        self.write({"ok": True})
+
+
+class Untouched(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def get(self) -> None:
+        self.write("hello")
+
+
+def make_app(*handlers: Any, settings: dict[str, Any] | None = None, **options: Any) -> Any:
+    """An application with the quick start's routes plus *handlers*, set up with *options*."""
+    app = tornado.web.Application(
+        [
+            (r"/dashboard", Dashboard),
+            (r"/session", SessionPage),
+            (r"/untouched", Untouched),
+            *handlers,
+            *tus.routes(),
+        ],
+        login_url="/login",
+        **(settings or {}),
+    )
+    options.setdefault("secret", SECRET)
+    tus.init(app, **options)
+    return app
+
+
+class Browser:
+    """An HTTP client that keeps cookies, as a browser does, over real sockets."""
+
+    def __init__(self, client: tornado.httpclient.AsyncHTTPClient, base_url: str) -> None:
+        self.client = client
+        self.base_url = base_url
+        self.cookies: dict[str, str] = {}
+
+    async def fetch(
+        self, path: str, method: str = "GET", body: Any = None, **kwargs: Any
+    ) -> tornado.httpclient.HTTPResponse:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        if method == "POST" and body is None:
+            body = ""
+        response = await self.client.fetch(
+            self.base_url + path,
+            method=method,
+            body=body,
+            headers=headers,
+            follow_redirects=False,
+            raise_error=False,
+            allow_nonstandard_methods=True,
+            **kwargs,
+        )
+        for header in response.headers.get_list("Set-Cookie"):
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                if morsel["max-age"] == "0" or morsel.value == "":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return response
+
+    async def json(self, path: str, method: str = "GET", body: Any = None) -> Any:
+        response = await self.fetch(path, method, body)
+        assert response.code == 200, (response.code, response.body)
+        return json.loads(response.body)
+
+
+def set_cookies(response: tornado.httpclient.HTTPResponse) -> dict[str, http.cookies.Morsel[str]]:
+    """The cookies a response sets, by name."""
+    cookies: dict[str, http.cookies.Morsel[str]] = {}
+    for header in response.headers.get_list("Set-Cookie"):
+        cookies.update(http.cookies.SimpleCookie(header))
+    return cookies
+
+
+class SessionTestCase(tornado.testing.AsyncHTTPTestCase):
+    """A real server on a loopback port, serving :func:`make_app` with the case's options."""
+
+    options: dict[str, Any] = {}  # noqa: RUF012 - read-only per subclass
+    handlers: tuple[Any, ...] = ()
+    settings: dict[str, Any] = {}  # noqa: RUF012 - read-only per subclass
+
+    def setUp(self) -> None:
+        self.clock = FakeClock()
+        self.store = self.make_store()
+        super().setUp()
+
+    def make_store(self) -> Any:
+        """The store the application uses; a counting MemoryStore on the fake clock."""
+        return CountingStore(clock=self.clock)
+
+    def get_app(self) -> tornado.web.Application:
+        options = {"store": self.store, **self.options}
+        app: tornado.web.Application = make_app(*self.handlers, settings=self.settings, **options)
+        self.manager: tus.SessionManager = app.settings["user_session"]
+        return app
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self.manager.close)
+        super().tearDown()
+
+    def browser(self) -> Browser:
+        return Browser(self.http_client, self.get_url(""))
+
+    async def login(self, browser: Browser, **fields: Any) -> dict[str, Any]:
+        answer = await browser.json("/user-session/start", "POST", fields or None)
+        user: dict[str, Any] = answer["user"]
+        return user
+
+    def session_id(self, browser: Browser) -> str | None:
+        return self.manager.signer.unsign(browser.cookies[self.manager.config.name])

@@ -1,0 +1,111 @@
+"""MemoryStore: the contract, its bound, and a purge that costs what expired."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from tornado.testing import AsyncTestCase, gen_test
+
+import tornado_user_session as tus
+from store_contract import TTL, StoreContract
+from support import FakeClock
+
+
+class TestMemoryStoreContract(StoreContract, AsyncTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.clock = FakeClock()
+        self.store = self.make_store()
+
+    def make_store(self) -> tus.MemoryStore:
+        return tus.MemoryStore(clock=self.clock)
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+def run(coroutine: object) -> object:
+    return asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+async def fill(store: tus.MemoryStore, count: int, ttl: float = TTL, start: int = 0) -> None:
+    for n in range(start, start + count):
+        await store.create(f"s{n}", {"n": str(n)}, ttl)
+
+
+def test_max_sessions_must_be_a_positive_integer() -> None:
+    for bad in (0, -1, 1.5, "10", True):
+        with pytest.raises(tus.ConfigError, match="max_sessions"):
+            tus.MemoryStore(max_sessions=bad)  # type: ignore[arg-type]
+
+
+def test_the_default_bound_is_100000_sessions() -> None:
+    assert tus.MemoryStore().max_sessions == 100_000
+
+
+def test_past_max_sessions_the_least_recently_used_is_evicted() -> None:
+    async def scenario() -> None:
+        store = tus.MemoryStore(max_sessions=3, clock=FakeClock())
+        await fill(store, 3)  # s0 s1 s2
+        await store.load("s0")  # s0 is now the most recently used
+        await store.update("s1", {"n": "x"}, (), TTL)  # and s1 after it
+        await store.create("s3", {}, TTL)
+        assert len(store) == 3
+        assert await store.load("s2") is None
+        assert {n for n in ("s0", "s1", "s3") if await store.load(n) is not None} == {
+            "s0",
+            "s1",
+            "s3",
+        }
+
+    run(scenario())
+
+
+def test_purge_removes_only_what_expired_and_counts_it() -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        store = tus.MemoryStore(clock=clock)
+        await fill(store, 5, start=0)
+        clock.advance(50)
+        await fill(store, 3, start=5)
+        await store.update("s0", {}, (), TTL)  # s0 saved again: lives on
+        clock.advance(60)
+        assert store.purge(1000) == 4  # s1..s4
+        assert len(store) == 4
+        assert await store.load("s0") is not None
+        assert store.purge(1000) == 0
+
+    run(scenario())
+
+
+def test_purge_stops_at_its_limit() -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        store = tus.MemoryStore(clock=clock)
+        await fill(store, 25)
+        clock.advance(TTL)
+        assert store.purge(10) == 10
+        assert store.purge(10) == 10
+        assert store.purge(10) == 5
+        assert len(store) == 0
+
+    run(scenario())
+
+
+def test_purge_cost_does_not_grow_with_what_is_stored() -> None:
+    def purge_time(stored: int) -> float:
+        clock = FakeClock()
+        store = tus.MemoryStore(max_sessions=stored, clock=clock)
+        asyncio.run(fill(store, stored))
+        best = float("inf")
+        for _ in range(20):
+            started = time.perf_counter()
+            store.purge(1000)  # nothing has expired
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = purge_time(100), purge_time(100_000)
+    # A full scan would make the large store's purge about 1000 times slower.
+    assert large < small * 20, (small, large)

@@ -1,0 +1,539 @@
+"""The mixin, over real HTTP: cookies, lazy loading, saving, expiry, concurrency, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+import tornado.web
+from support import DownStore, SessionTestCase, SlowStore, set_cookies
+from tornado.testing import gen_test
+
+import tornado_user_session as tus
+
+NAME = "tornado-user-session"
+
+
+class TestCookie(SessionTestCase):
+    @gen_test
+    async def test_login_sets_a_signed_httponly_lax_cookie_for_48_hours(self) -> None:
+        browser = self.browser()
+        response = await browser.fetch("/user-session/start", "POST")
+        cookie = set_cookies(response)[NAME]
+        assert cookie["httponly"] is True
+        assert cookie["samesite"] == "Lax"
+        assert cookie["path"] == "/"
+        assert cookie["max-age"] == str(48 * 3600)
+        assert not cookie["secure"]
+        session_id = self.manager.signer.unsign(cookie.value)
+        assert session_id is not None
+        assert len(session_id) >= 22  # at least 128 bits in URL-safe base64
+        assert cookie.value != session_id
+
+    @gen_test
+    async def test_each_session_gets_a_different_id(self) -> None:
+        ids = set()
+        for _ in range(5):
+            browser = self.browser()
+            await self.login(browser)
+            ids.add(self.session_id(browser))
+        assert len(ids) == 5
+
+    @gen_test
+    async def test_bad_cookies_mean_no_session_never_a_500(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        good = browser.cookies[NAME]
+        session_id = self.session_id(browser)
+        bad_values = [
+            session_id,  # unsigned
+            good[:-1] + ("A" if good[-1] != "A" else "B"),  # tampered signature
+            "x" + good[1:],  # tampered id
+            "garbage",
+            "...",
+            "%00%ff",
+            good + "A" * 5000,  # oversized
+            tus.SessionManager(tus.Config(secret="other" * 8)).signer.sign(str(session_id)),
+        ]
+        for value in bad_values:
+            other = self.browser()
+            other.cookies[NAME] = str(value)
+            response = await other.fetch("/dashboard")
+            assert response.code == 302, value
+            response = await other.fetch("/session")
+            assert response.code == 200
+            assert json.loads(response.body) == {"id": None, "session": {}}
+
+    @gen_test
+    async def test_a_signed_id_the_store_does_not_know_is_not_adopted(self) -> None:
+        browser = self.browser()
+        browser.cookies[NAME] = self.manager.signer.sign("attacker-chosen-id")
+        await browser.json("/session", "POST", {"cart": [1]})
+        assert self.session_id(browser) != "attacker-chosen-id"
+        assert await self.store.load("attacker-chosen-id") is None
+
+    @gen_test
+    async def test_secure_auto_follows_the_request_scheme(self) -> None:
+        browser = self.browser()
+        response = await browser.fetch("/user-session/start", "POST")
+        assert not set_cookies(response)[NAME]["secure"]
+
+
+class TestSecureBehindProxy(SessionTestCase):
+    def get_httpserver_options(self) -> dict[str, Any]:
+        return {"xheaders": True}
+
+    @gen_test
+    async def test_secure_auto_trusts_x_forwarded_proto_with_xheaders(self) -> None:
+        https = await self.browser().fetch(
+            "/user-session/start", "POST", headers={"X-Forwarded-Proto": "https"}
+        )
+        assert set_cookies(https)[NAME]["secure"] is True
+        http = await self.browser().fetch(
+            "/user-session/start", "POST", headers={"X-Forwarded-Proto": "http"}
+        )
+        assert not set_cookies(http)[NAME]["secure"]
+
+
+class TestSecureWithoutXheaders(SessionTestCase):
+    @gen_test
+    async def test_x_forwarded_proto_is_ignored_without_xheaders(self) -> None:
+        response = await self.browser().fetch(
+            "/user-session/start", "POST", headers={"X-Forwarded-Proto": "https"}
+        )
+        assert not set_cookies(response)[NAME]["secure"]
+
+
+class TestSecureAlways(SessionTestCase):
+    options = {"secure": True, "name": "sid", "path": "/app", "domain": "example.test"}  # noqa: RUF012
+
+    @gen_test
+    async def test_secure_true_and_the_cookie_attributes_are_used_as_given(self) -> None:
+        response = await self.browser().fetch("/user-session/start", "POST")
+        cookie = set_cookies(response)["sid"]
+        assert cookie["secure"] is True
+        assert cookie["path"] == "/app"
+        assert cookie["domain"] == "example.test"
+
+
+class TestLazy(SessionTestCase):
+    @gen_test
+    async def test_a_request_without_cookie_calls_no_store_and_sets_no_cookie(self) -> None:
+        browser = self.browser()
+        for path in ("/untouched", "/session", "/dashboard"):
+            response = await browser.fetch(path)
+            assert "Set-Cookie" not in response.headers
+        assert self.store.calls == []
+        assert len(self.store) == 0
+
+    @gen_test
+    async def test_a_flood_of_cookieless_requests_stores_nothing(self) -> None:
+        await asyncio.gather(*(self.browser().fetch("/session") for _ in range(50)))
+        assert len(self.store) == 0
+
+    @gen_test
+    async def test_reading_the_session_is_one_store_read_and_no_write(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.store.calls.clear()
+        response = await browser.fetch("/session")
+        assert self.store.calls == ["load"]
+        assert "Set-Cookie" not in response.headers
+
+    @gen_test
+    async def test_a_change_is_one_read_and_one_write_with_a_fresh_cookie(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.store.calls.clear()
+        response = await browser.fetch("/session", "POST", {"theme": "dark"})
+        assert self.store.calls == ["load", "update"]
+        assert set_cookies(response)[NAME]["max-age"] == str(48 * 3600)
+
+    @gen_test
+    async def test_an_anonymous_write_starts_a_session(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"cart": ["apple"]})
+        assert NAME in browser.cookies
+        answer = await browser.json("/session")
+        assert answer["session"] == {"cart": ["apple"]}
+        assert answer["id"] == self.session_id(browser)
+
+
+class TestSaving(SessionTestCase):
+    @gen_test
+    async def test_the_quick_start_dashboard_counts_visits(self) -> None:
+        browser = self.browser()
+        user = await self.login(browser)
+        assert user["_id"]
+        for visits in (1, 2, 3):
+            assert await browser.json("/dashboard") == {"visits": visits}
+
+    @gen_test
+    async def test_nested_changes_are_saved(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"user": {"cart": []}})
+        await browser.json("/cart?item=apple", "POST")
+        await browser.json("/cart?item=pear", "POST")
+        answer = await browser.json("/session")
+        assert answer["session"]["user"]["cart"] == ["apple", "pear"]
+
+    @gen_test
+    async def test_removing_a_key_is_saved(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"a": 1, "b": 2})
+        await browser.json("/session?key=a", "DELETE")
+        assert (await browser.json("/session"))["session"] == {"b": 2}
+
+    @gen_test
+    async def test_an_untouched_session_is_never_rewritten(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.store.calls.clear()
+        for path in ("/session", "/untouched", "/session"):
+            await browser.fetch(path)
+        assert "update" not in self.store.calls
+        assert "create" not in self.store.calls
+
+    @gen_test
+    async def test_a_5xx_response_saves_nothing(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"n": 1})
+        response = await browser.fetch("/explode", "POST")
+        assert response.code == 500
+        assert (await browser.json("/session"))["session"] == {"n": 1}
+
+    @gen_test
+    async def test_a_value_json_cannot_hold_is_a_500_naming_the_key_and_loses_nothing(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"user": {"cart": [1]}})
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await browser.fetch("/unstorable", "POST")
+        assert response.code == 500
+        assert "'user.cart'" in "\n".join(logs.output)
+        assert (await browser.json("/session"))["session"] == {"user": {"cart": [1]}}
+        assert (await browser.fetch("/untouched")).code == 200
+
+    @gen_test
+    async def test_save_session_stores_before_the_response_finishes(self) -> None:
+        browser = self.browser()
+        response = await browser.fetch("/stream")
+        assert response.code == 200
+        assert NAME in browser.cookies
+        assert (await browser.json("/session"))["session"] == {"streamed": True}
+
+
+class Cart(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.session["user"]["cart"].append(self.get_argument("item"))
+        self.write({"ok": True})
+
+
+class Explode(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.session["n"] = 2
+        raise RuntimeError("handler bug")
+
+
+class Unstorable(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.session["user"]["cart"] = {1, 2}
+        self.write({"ok": True})
+
+
+class Stream(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def get(self) -> None:
+        self.session["streamed"] = True
+        await self.save_session()
+        self.write("part one ")
+        await self.flush()
+        self.write("part two")
+
+
+TestSaving.handlers = (
+    (r"/cart", Cart),
+    (r"/explode", Explode),
+    (r"/unstorable", Unstorable),
+    (r"/stream", Stream),
+)
+
+
+class TestResave(SessionTestCase):
+    options = {"resave": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_resave_writes_the_session_even_when_unchanged(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.store.calls.clear()
+        response = await browser.fetch("/session")
+        assert self.store.calls == ["load", "update"]
+        assert NAME in set_cookies(response)
+
+
+class TestSaveUninitialized(SessionTestCase):
+    options = {"save_uninitialized": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_every_visitor_gets_a_stored_session_and_a_cookie(self) -> None:
+        browser = self.browser()
+        response = await browser.fetch("/untouched")
+        assert NAME in set_cookies(response)
+        assert len(self.store) == 1
+        self.store.calls.clear()
+        await browser.fetch("/untouched")
+        assert self.store.calls == ["load"]
+
+
+class TestExpiry(SessionTestCase):
+    options = {"max_age": 100}  # noqa: RUF012
+
+    @gen_test
+    async def test_an_expired_session_is_not_served_before_the_purge(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.clock.advance(100)
+        assert len(self.store) == 1
+        assert (await browser.fetch("/dashboard")).code == 302
+
+    @gen_test
+    async def test_a_session_lives_max_age_after_its_last_write_reads_extend_nothing(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.clock.advance(60)
+        await browser.json("/session")  # a read
+        self.clock.advance(39)
+        await browser.json("/dashboard")  # a write, at 99 s
+        self.clock.advance(99)
+        assert (await browser.json("/session"))["session"]["user"]["visits"] == 1
+        self.clock.advance(1)
+        assert (await browser.fetch("/dashboard")).code == 302
+
+
+class TestRolling(SessionTestCase):
+    options = {"max_age": 100, "rolling": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_rolling_extends_the_session_and_cookie_on_every_response(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for _ in range(3):
+            self.clock.advance(90)
+            response = await browser.fetch("/session")
+            assert response.code == 200
+            assert set_cookies(response)[NAME]["max-age"] == "100"
+        assert (await browser.json("/session"))["session"]["user"]
+
+
+class TestLoginLogout(SessionTestCase):
+    @gen_test
+    async def test_login_gives_a_new_id_deletes_the_old_one_and_keeps_other_keys(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"cart": ["apple"]})
+        before = self.session_id(browser)
+        assert before is not None
+        await self.login(browser)
+        after = self.session_id(browser)
+        assert after != before
+        assert await self.store.load(before) is None
+        session = (await browser.json("/session"))["session"]
+        assert session["cart"] == ["apple"]
+        assert set(session["user"]) == {"_id"}
+
+    @gen_test
+    async def test_a_fixed_id_is_worthless_after_the_victims_login(self) -> None:
+        attacker = self.browser()
+        await attacker.json("/session", "POST", {"x": 1})
+        victim = self.browser()
+        victim.cookies = dict(attacker.cookies)  # planted cookie
+        await self.login(victim)
+        assert (await attacker.fetch("/dashboard")).code == 302
+        assert (await victim.fetch("/dashboard")).code == 200
+
+    @gen_test
+    async def test_current_user_is_the_new_user_in_the_login_request(self) -> None:
+        answer = await self.browser().json("/login-and-show", "POST")
+        assert answer["current_user"]["name"] == "ada"
+        assert answer["current_user"] == answer["returned"]
+
+    @gen_test
+    async def test_a_field_named_id_is_refused(self) -> None:
+        browser = self.browser()
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await browser.fetch("/login-with-id", "POST")
+        assert response.code == 500
+        assert "_id" in "\n".join(logs.output)
+        assert NAME not in browser.cookies
+
+    @gen_test
+    async def test_logout_deletes_the_record_and_clears_the_cookie_as_it_was_set(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        session_id = self.session_id(browser)
+        assert session_id is not None
+        response = await browser.fetch("/user-session/destroy", "POST")
+        assert json.loads(response.body) == {"ok": True}
+        cleared = set_cookies(response)[NAME]
+        assert cleared.value == ""
+        assert cleared["path"] == "/"
+        assert cleared["httponly"] is True
+        assert cleared["samesite"] == "Lax"
+        assert email.utils.parsedate_to_datetime(cleared["expires"]) < datetime.now(timezone.utc)
+        assert await self.store.load(session_id) is None
+        assert (await browser.fetch("/dashboard")).code == 302
+
+    @gen_test
+    async def test_the_login_redirect_of_authenticated_keeps_next(self) -> None:
+        response = await self.browser().fetch("/dashboard?tab=1")
+        assert response.code == 302
+        assert response.headers["Location"] == "/login?next=%2Fdashboard%3Ftab%3D1"
+
+
+class LoginAndShow(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        returned = await self.start_user_session(name="ada")
+        self.write({"current_user": self.current_user, "returned": returned})
+
+
+class LoginWithId(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        await self.start_user_session(_id="chosen")
+
+
+TestLoginLogout.handlers = ((r"/login-and-show", LoginAndShow), (r"/login-with-id", LoginWithId))
+
+
+class Gate(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Sets a key on the session, but only once the test opens the gate."""
+
+    gates: dict[str, asyncio.Event] = {}  # noqa: RUF012
+    entered: dict[str, asyncio.Event] = {}  # noqa: RUF012
+
+    async def post(self, name: str) -> None:
+        self.entered[name].set()
+        await self.gates[name].wait()
+        self.session[name] = True
+        self.write({"ok": True})
+
+
+class TestConcurrency(SessionTestCase):
+    handlers = ((r"/gate/(\w+)", Gate),)
+
+    def gate(self, name: str) -> asyncio.Event:
+        Gate.gates[name] = asyncio.Event()
+        Gate.entered[name] = asyncio.Event()
+        return Gate.gates[name]
+
+    @gen_test
+    async def test_overlapping_requests_changing_different_keys_both_keep_their_change(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        a, b = self.gate("a"), self.gate("b")
+        first = asyncio.ensure_future(browser.fetch("/gate/a", "POST"))
+        second = asyncio.ensure_future(browser.fetch("/gate/b", "POST"))
+        await Gate.entered["a"].wait()
+        await Gate.entered["b"].wait()  # both have loaded the session
+        b.set()
+        assert (await second).code == 200
+        a.set()
+        assert (await first).code == 200
+        session = (await browser.json("/session"))["session"]
+        assert session["a"] is True
+        assert session["b"] is True
+        assert "user" in session
+
+    @gen_test
+    async def test_no_request_in_flight_can_bring_back_a_destroyed_session(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        session_id = self.session_id(browser)
+        assert session_id is not None
+        slow_gate = self.gate("slow")
+        slow = asyncio.ensure_future(browser.fetch("/gate/slow", "POST"))
+        await Gate.entered["slow"].wait()
+        await browser.fetch("/user-session/destroy", "POST")
+        slow_gate.set()
+        response = await slow
+        assert response.code == 200
+        assert NAME not in set_cookies(response)
+        assert await self.store.load(session_id) is None
+        assert len(self.store) == 0
+
+
+class TestReadYourWrites(SessionTestCase):
+    def make_store(self) -> tus.MemoryStore:
+        return SlowStore(clock=self.clock)
+
+    @gen_test
+    async def test_a_slow_store_has_the_change_before_the_response_arrives(self) -> None:
+        browser = self.browser()
+        for n in range(3):
+            await browser.json("/session", "POST", {"n": n})
+            assert (await browser.json("/session"))["session"] == {"n": n}
+
+
+class TestStoreDown(SessionTestCase):
+    def make_store(self) -> tus.MemoryStore:
+        self.down = DownStore(clock=self.clock)
+        return self.down
+
+    @gen_test
+    async def test_a_store_that_is_down_gives_503_and_the_server_keeps_serving(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.down.down = True
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            for path, method in (("/session", "GET"), ("/user-session/destroy", "POST")):
+                response = await browser.fetch(path, method)
+                assert response.code == 503
+                assert b"Traceback" not in response.body
+        assert (await self.browser().fetch("/untouched")).code == 200
+        assert (await self.browser().fetch("/user-session/start", "POST")).code == 503
+        self.down.down = False
+        assert (await browser.json("/session"))["session"]["user"]
+
+    @gen_test
+    async def test_a_failed_save_is_a_503(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.down.down = True
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            response = await self.browser().fetch("/session", "POST", {"a": 1})
+        assert response.code == 503
+
+
+class ForgetsSuper(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def prepare(self) -> None:
+        pass
+
+    def get(self) -> None:
+        self.write({"user": self.session.get("user")})
+
+
+class TestPrepareOverride(SessionTestCase):
+    handlers = ((r"/forgets", ForgetsSuper),)
+
+    @gen_test
+    async def test_a_prepare_without_super_fails_with_a_message_that_says_so(self) -> None:
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await self.browser().fetch("/forgets")
+        assert response.code == 500
+        assert "await super().prepare()" in "\n".join(logs.output)
+
+
+def test_a_handler_in_an_app_without_init_says_to_call_init() -> None:
+    app = tornado.web.Application()
+    handler = tus.StartHandler.__new__(tus.StartHandler)
+    handler.application = app
+    with pytest.raises(RuntimeError, match=r"tus\.init\(app\)"):
+        _ = handler.session_manager
