@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from tornado.testing import AsyncTestCase, gen_test
+from tornado.testing import AsyncTestCase
 
 import tornado_user_session as tus
 from store_contract import TTL, StoreContract

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import tornado.web
-from support import DownStore, SessionTestCase, SlowStore, set_cookies
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
+from support import DownStore, SessionTestCase, SlowStore, set_cookies
 
 NAME = "tornado-user-session"
 
@@ -513,7 +513,7 @@ class TestStoreDown(SessionTestCase):
 
 
 class ForgetsSuper(tus.UserSessionMixin, tornado.web.RequestHandler):
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # type: ignore[override]
         pass
 
     def get(self) -> None:

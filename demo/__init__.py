@@ -1,0 +1,1 @@
+"""The demo application: a login form, two protected pages and a logout button."""

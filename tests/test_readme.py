@@ -1,0 +1,46 @@
+"""The README's quick start runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from tornado.testing import AsyncHTTPTestCase, gen_test
+
+from support import Browser
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def quick_start_app() -> tornado.web.Application:
+    """Run the quick start's code up to the point where it would serve forever."""
+    code = re.search(r"## Quick start\s+```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    setup = code.group(1).split("async def main")[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(setup, str(README), "exec"), namespace)
+    app: tornado.web.Application = namespace["app"]
+    return app
+
+
+class TestQuickStart(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        return quick_start_app()
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+    @gen_test
+    async def test_the_quick_start_logs_in_counts_visits_and_logs_out(self) -> None:
+        browser = Browser(self.http_client, self.get_url(""))
+        anonymous = await browser.fetch("/dashboard")
+        assert anonymous.code == 302
+        assert anonymous.headers["Location"] == "/?next=%2Fdashboard"
+        assert (await browser.json("/user-session/start", "POST"))["ok"] is True
+        assert await browser.json("/dashboard") == {"visits": 1}
+        assert await browser.json("/dashboard") == {"visits": 2}
+        assert await browser.json("/user-session/destroy", "POST") == {"ok": True}
+        assert (await browser.fetch("/dashboard")).code == 302
