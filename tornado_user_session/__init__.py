@@ -8,6 +8,7 @@
     tus.init(app, secret="...")
 """
 
+import typing as _typing
 from importlib.metadata import version as _version
 
 from .config import Config
@@ -24,7 +25,20 @@ from .mixin import UserSessionMixin
 from .session import Session
 from .stores import MemoryStore, Store
 
+if _typing.TYPE_CHECKING:
+    from .stores.redis import RedisStore
+
 __version__ = _version("tornado_user_session")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # RedisStore imports redis, an optional dependency: only when it is used.
+    if name == "RedisStore":
+        from .stores.redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Config",
@@ -32,6 +46,7 @@ __all__ = [
     "DestroyHandler",
     "MemoryStore",
     "MissingDependencyError",
+    "RedisStore",
     "Session",
     "SessionError",
     "SessionManager",

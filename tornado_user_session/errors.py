@@ -36,13 +36,12 @@ class UnstorableValueError(SessionError, TypeError):
 
     :param path: the dotted key path of the value, such as ``"user.cart"``.
     :param value: the value itself.
+    :param reason: why it cannot be stored, when it is not its type.
     """
 
-    def __init__(self, path: str, value: object) -> None:
-        super().__init__(
-            f"session value at {path!r} cannot be stored: "
-            f"{type(value).__name__} is not JSON-serialisable"
-        )
+    def __init__(self, path: str, value: object, reason: str | None = None) -> None:
+        reason = reason or f"{type(value).__name__} is not JSON-serialisable"
+        super().__init__(f"session value at {path!r} cannot be stored: {reason}")
         self.path = path
         self.value = value
 

@@ -6,17 +6,20 @@ import asyncio
 import difflib
 import logging
 import secrets
-from typing import Any, NamedTuple
+from collections.abc import Awaitable
+from typing import Any, NamedTuple, TypeVar
 
 import tornado.web
 from tornado.ioloop import PeriodicCallback
 
 from .config import Config, option_names
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .session import Session
 from .signing import CookieSigner
 
 log = logging.getLogger("tornado_user_session")
+
+T = TypeVar("T")
 
 #: The key under which the manager sits in ``Application.settings``.
 SETTINGS_KEY = "user_session"
@@ -47,6 +50,7 @@ class SessionManager:
         self.signer = CookieSigner(config.secrets)
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
+        self._store_down = False
 
     def new_session_id(self) -> str:
         """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
@@ -65,7 +69,7 @@ class SessionManager:
         session_id = self.signer.unsign(cookie) if cookie else None
         if session_id is None:
             return Session()
-        record = await self.store.load(session_id)
+        record = await self._store(self.store.load(session_id))
         if record is None:
             return Session()
         try:
@@ -101,11 +105,12 @@ class SessionManager:
         ttl = self.config.max_age
         if pending.create:
             session_id = self.new_session_id()
-            await self.store.create(session_id, pending.changed, ttl)
+            await self._store(self.store.create(session_id, pending.changed, ttl))
         else:
             assert session.id is not None
             session_id = session.id
-            if not await self.store.update(session_id, pending.changed, pending.removed, ttl):
+            update = self.store.update(session_id, pending.changed, pending.removed, ttl)
+            if not await self._store(update):
                 return False
         session.saved(session_id, pending.changed, pending.removed)
         return True
@@ -116,7 +121,7 @@ class SessionManager:
         :raises StoreError: if the store fails.
         """
         if session.id is not None:
-            await self.store.delete(session.id)
+            await self._store(self.store.delete(session.id))
         session.forget(keep_values=True)
 
     async def destroy(self, session: Session) -> None:
@@ -125,8 +130,25 @@ class SessionManager:
         :raises StoreError: if the store fails.
         """
         if session.id is not None:
-            await self.store.delete(session.id)
+            await self._store(self.store.delete(session.id))
         session.forget(keep_values=False)
+
+    async def _store(self, call: Awaitable[T]) -> T:
+        """Await a store call, logging the start and the end of an outage once each."""
+        try:
+            result = await call
+        except StoreError as exc:
+            if not self._store_down:
+                self._store_down = True
+                log.warning(
+                    "tornado_user_session: the session store is unavailable, answering 503: %s",
+                    exc.__cause__ or exc,
+                )
+            raise
+        if self._store_down:
+            self._store_down = False
+            log.warning("tornado_user_session: the session store is available again")
+        return result
 
     def ensure_purging(self) -> None:
         """Run the store's purge every ``store_check_period`` seconds on the running loop.
@@ -143,6 +165,11 @@ class SessionManager:
         self._purger_loop = loop
         self._purger = PeriodicCallback(self.purge, self.config.store_check_period * 1000)
         self._purger.start()
+
+    @property
+    def purging(self) -> bool:
+        """Whether a purge timer runs (for a store that needs one, once requests are served)."""
+        return self._purger is not None and self._purger.is_running()
 
     async def purge(self) -> int:
         """Remove every expired session from the store, a batch at a time, and return how many.

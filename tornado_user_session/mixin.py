@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     _Handler = tornado.web.RequestHandler
 else:
     _Handler = object
-
-log = logging.getLogger("tornado_user_session")
 
 
 class UserSessionMixin(_Handler):
@@ -197,7 +194,7 @@ class UserSessionMixin(_Handler):
         return self.request.protocol == "https"
 
     def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
-        log.warning("tornado_user_session: session store unavailable: %s", exc.__cause__ or exc)
+        # The manager logs the outage, once; each request only answers it.
         return tornado.web.HTTPError(503, reason="Session Store Unavailable")
 
 

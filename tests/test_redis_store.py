@@ -1,0 +1,228 @@
+"""RedisStore against a real redis-server: the contract, TTLs, atomic saves, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import tornado.httpclient
+from tornado.testing import AsyncTestCase, gen_test
+
+import tornado_user_session as tus
+from servers import RedisServer, free_port, wait_for_port
+from store_contract import TTL, StoreContract
+from support import Browser, SessionTestCase
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class RedisCase(AsyncTestCase):
+    redis_url: str
+    store: tus.Store
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.prefix = f"test:{uuid.uuid4().hex}:"
+        self.redis_store = self.store = self.make_store()
+        self.client = self.redis_store.client
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self.store.close)
+        super().tearDown()
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
+
+    async def advance(self, seconds: float) -> None:
+        """Make *seconds* pass for this test's keys, by shortening their TTLs."""
+        async for key in self.client.scan_iter(match=self.prefix + "*"):
+            left = await self.client.pttl(key) - round(seconds * 1000)
+            if left > 0:
+                await self.client.pexpire(key, left)
+            else:
+                await self.client.delete(key)
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestRedisStoreContract(RedisCase, StoreContract):
+    pass
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestRedisStore(RedisCase):
+    @gen_test
+    async def test_redis_expires_a_session_by_itself(self) -> None:
+        await self.store.create("s1", {"a": "1"}, 0.2)
+        assert await self.store.load("s1") == {"a": "1"}
+        deadline = asyncio.get_running_loop().time() + 3
+        while await self.store.load("s1") is not None:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+
+    @gen_test
+    async def test_no_key_is_ever_left_without_a_ttl(self) -> None:
+        key = self.prefix + "s1"
+        client = self.client
+        await self.store.create("s1", {}, TTL)
+        assert 0 < await client.pttl(key) <= TTL * 1000
+        await self.store.update("s1", {"a": "1", "b": "2"}, (), TTL)
+        assert 0 < await client.pttl(key) <= TTL * 1000
+        await self.store.update("s1", {}, ["a", "b"], TTL)
+        assert 0 < await client.pttl(key) <= TTL * 1000
+        assert await self.store.update("gone", {"a": "1"}, (), TTL) is False
+        assert await client.exists(self.prefix + "gone") == 0
+
+    @gen_test
+    async def test_a_session_is_one_hash_of_json_text_under_the_prefix(self) -> None:
+        await self.store.create("s1", {"user": '{"_id":"u"}'}, TTL)
+        client = self.client
+        assert await client.type(self.prefix + "s1") == "hash"
+        assert await client.hget(self.prefix + "s1", "user") == '{"_id":"u"}'
+        assert [key async for key in client.scan_iter(match=self.prefix + "*")] == [
+            self.prefix + "s1"
+        ]
+
+    @gen_test
+    async def test_the_reserved_field_is_refused_by_name(self) -> None:
+        with pytest.raises(tus.UnstorableValueError, match="reserves"):
+            await self.store.create("s1", {"\x00": "1"}, TTL)
+
+    @gen_test
+    async def test_a_client_of_the_applications_own_is_left_open(self) -> None:
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(self.redis_url)  # bytes, not decoded
+        store = tus.RedisStore(client, prefix=self.prefix)
+        await store.create("s1", {"user": '{"name":"Zoë"}'}, TTL)
+        assert await store.load("s1") == {"user": '{"name":"Zoë"}'}
+        await store.close()
+        assert await client.ping()
+        await client.aclose()
+
+    @gen_test
+    async def test_a_stored_value_that_is_not_json_is_no_session(self) -> None:
+        manager = tus.SessionManager(tus.Config(secret="k" * 32, store=self.store))
+        await self.client.hset(self.prefix + "s1", mapping={"\x00": "", "user": "{oops"})
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            session = await manager.load(manager.signer.sign("s1"))
+        assert session.id is None
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestOverHttpOnRedis(SessionTestCase):
+    redis_url: str
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(self.redis_url, prefix=f"test:{uuid.uuid4().hex}:")
+
+    @gen_test
+    async def test_login_counts_visits_and_logout_on_redis(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        assert await browser.json("/dashboard") == {"visits": 1}
+        assert await browser.json("/dashboard") == {"visits": 2}
+        await browser.fetch("/user-session/destroy", "POST")
+        assert (await browser.fetch("/dashboard")).code == 302
+
+    @gen_test
+    async def test_init_starts_no_purge_timer_for_redis(self) -> None:
+        await self.browser().fetch("/untouched")
+        assert not self.manager.purging
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestSaveUninitializedOnRedis(TestOverHttpOnRedis):
+    options = {"save_uninitialized": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_an_empty_session_is_kept(self) -> None:
+        browser = self.browser()
+        await browser.fetch("/untouched")
+        session_id = self.session_id(browser)
+        assert session_id is not None
+        assert await self.store.load(session_id) == {}
+
+
+@pytest.mark.usefixtures("own_redis_for_case")
+class TestRedisOutage(SessionTestCase):
+    redis: RedisServer
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(self.redis.url)
+
+    async def timed(self, browser: object, path: str, method: str = "GET") -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        response = await browser.fetch(path, method)  # type: ignore[attr-defined]
+        return response.code, loop.time() - started
+
+    @gen_test(timeout=30)
+    async def test_redis_down_gives_a_fast_503_and_sessions_come_back_with_it(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.redis.stop()
+        with self.assertLogs("tornado_user_session", logging.WARNING) as logs:
+            for path, method in (("/dashboard", "GET"), ("/session", "GET")):
+                code, seconds = await self.timed(browser, path, method)
+                assert code == 503
+                assert seconds < 2
+            code, _ = await self.timed(browser, "/user-session/destroy", "POST")
+            assert code == 503  # the session could not be deleted: say so
+            assert (await self.browser().fetch("/untouched")).code == 200
+            self.redis.start()  # empty: nothing is saved to disk
+            assert (await browser.fetch("/dashboard")).code == 302
+            await self.login(browser)
+            assert await browser.json("/dashboard") == {"visits": 1}
+        unavailable = [line for line in logs.output if "unavailable" in line]
+        assert len(unavailable) == 1  # once per outage, not once per request
+        assert any("available again" in line for line in logs.output)
+
+    @gen_test(timeout=30)
+    async def test_a_hung_redis_gives_a_503_within_2_seconds(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.redis.pause()
+        try:
+            with self.assertLogs("tornado_user_session", logging.WARNING):
+                code, seconds = await self.timed(browser, "/dashboard")
+        finally:
+            self.redis.resume()
+        assert code == 503
+        assert seconds < 2
+        assert await browser.json("/dashboard") == {"visits": 1}
+
+
+def test_two_server_processes_share_sessions_through_redis(redis_url: str) -> None:
+    script = Path(__file__).with_name("serve_app.py")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen([sys.executable, str(script), str(port), redis_url, prefix])
+        for port in ports
+    ]
+
+    async def flow() -> None:
+        client = tornado.httpclient.AsyncHTTPClient()
+        a = Browser(client, f"http://127.0.0.1:{ports[0]}")
+        await a.json("/user-session/start", "POST")
+        assert await a.json("/dashboard") == {"visits": 1}
+        b = Browser(client, f"http://127.0.0.1:{ports[1]}")
+        b.cookies = a.cookies  # one browser, two servers
+        assert await b.json("/dashboard") == {"visits": 2}
+        assert await b.json("/user-session/destroy", "POST") == {"ok": True}
+        assert (await a.fetch("/dashboard")).code == 302
+        client.close()
+
+    try:
+        for port in ports:
+            wait_for_port(port)
+        asyncio.run(flow())
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
