@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,14 @@ def redis_for_case(request: pytest.FixtureRequest, redis_url: str) -> None:
 def own_redis_for_case(request: pytest.FixtureRequest, redis_server: RedisServer) -> None:
     """Give a unittest-style test case a Redis of its own as ``self.redis``."""
     request.instance.redis = redis_server
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()

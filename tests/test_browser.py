@@ -1,0 +1,163 @@
+"""The demo app in a real browser: headless Chromium, driven by Playwright, over loopback.
+
+Each test saves a screenshot of its last page to ``test-artifacts/`` when it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPORTS
+from servers import free_port, missing, wait_for_port
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the fixtures say how to get it
+    sync_playwright = None  # type: ignore[assignment]
+
+ROOT = Path(__file__).parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "correct horse"
+
+#: What Chromium needs to run headless here, as root, with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if path is None:
+        missing("chromium", "install Debian's chromium (apt-get install -y chromium)")
+    if sync_playwright is None:
+        missing("chromium", "install Playwright for Python (pip install -r requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def serve_demo(*options: str) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    command = [sys.executable, "-m", "demo", "--port", str(port), "--password", PASSWORD]
+    server = subprocess.Popen([*command, *options], cwd=ROOT, stdout=subprocess.DEVNULL)
+    wait_for_port(port)
+    return f"http://127.0.0.1:{port}", server
+
+
+@pytest.fixture(params=["memory", "redis"])
+def demo(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The demo's address, served by ``python -m demo`` on the in-memory store or on Redis."""
+    options = ("--redis-url", request.getfixturevalue("redis_url"))
+    url, server = serve_demo(*(options if request.param == "redis" else ()))
+    yield url
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a fresh browser context (a person of its own), screenshotted if the test fails."""
+    context = chromium.new_context()
+    page = context.new_page()
+    yield page
+    call = request.node.stash.get(REPORTS, {}).get("call")
+    if call is None or call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()
+
+
+def log_in(page: Page, base: str, password: str = PASSWORD) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def visits(page: Page) -> int:
+    return int(page.locator("#visits").inner_text())
+
+
+def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -> None:
+    log_in(page, demo, password="wrong")
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    assert "Hello" not in page.content()
+
+    log_in(page, demo)
+    expect(page).to_have_url(demo + "/dashboard")
+    assert visits(page) == 1
+    page.reload()
+    assert visits(page) == 2
+
+    page.get_by_role("link", name="My profile").click()
+    page.get_by_label("Display name").fill("Ada Lovelace")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    page.reload()
+    expect(page.get_by_label("Display name")).to_have_value("Ada Lovelace")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading")).to_have_text("Hello, Ada Lovelace")
+    assert visits(page) == 3
+
+    someone_else = chromium.new_context().new_page()
+    someone_else.goto(demo + "/dashboard")
+    expect(someone_else).to_have_url(demo + "/?next=%2Fdashboard")
+    someone_else.context.close()
+
+    page.get_by_role("button", name="Logout").click()
+    expect(page).to_have_url(demo + "/")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    page.go_back()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert "Hello" not in page.content()
+
+    page.goto(demo + "/dashboard")
+    expect(page).to_have_url(demo + "/?next=%2Fdashboard")
+
+
+def test_login_returns_to_the_page_asked_for(page: Page, chromium: Browser) -> None:
+    base, server = serve_demo()
+    try:
+        page.goto(base + "/my-profile")
+        expect(page).to_have_url(base + "/?next=%2Fmy-profile")
+        page.get_by_label("Username").fill("demo")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(base + "/my-profile")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_session_cookie_is_httponly_and_lax(page: Page) -> None:
+    base, server = serve_demo()
+    try:
+        log_in(page, base)
+        expect(page).to_have_url(base + "/dashboard")
+        cookies: list[Any] = page.context.cookies()
+        session = next(c for c in cookies if c["name"] == "tornado-user-session")
+        assert session["httpOnly"] is True
+        assert session["sameSite"] == "Lax"
+        assert page.evaluate("document.cookie").find("tornado-user-session") == -1
+    finally:
+        server.terminate()
+        server.wait(10)
