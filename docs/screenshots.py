@@ -15,8 +15,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import free_port, wait_for_port  # noqa: E402
-from test_browser import CHROMIUM_ARGS  # noqa: E402
+from servers import CHROMIUM_ARGS, free_port, wait_for_port  # noqa: E402
 
 
 def main() -> None:

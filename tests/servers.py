@@ -17,6 +17,17 @@ from typing import NoReturn
 
 import pytest
 
+#: What Chromium needs to run headless here, as root, with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def missing(name: str, how: str) -> NoReturn:
     """Skip the test for want of *name*, or fail it where it is required."""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import REPORTS
-from servers import free_port, missing, wait_for_port
+from servers import CHROMIUM_ARGS, free_port, missing, wait_for_port
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -28,19 +28,9 @@ ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse"
 
-#: What Chromium needs to run headless here, as root, with no network but loopback.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API is open, no other event loop can run in this thread.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if path is None:
