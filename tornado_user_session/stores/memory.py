@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection
+from typing import Any
 
 from ..errors import ConfigError
 from .base import Record, Store
 
+# A session as held here: its expiry time, then its keys and texts, alternating. A flat
+# tuple of strings is about a third the size of an object holding a dict, and the cyclic
+# garbage collector stops tracking it, so a million sessions cost neither much memory
+# nor long collections.
+_Entry = tuple[Any, ...]
 
-class _Entry:
-    __slots__ = ("expires", "record")
 
-    def __init__(self, record: dict[str, str], expires: float) -> None:
-        self.record = record
-        self.expires = expires
+def _pack(expires: float, record: Record) -> _Entry:
+    return (expires, *itertools.chain.from_iterable(record.items()))
+
+
+def _unpack(entry: _Entry) -> dict[str, str]:
+    fields = iter(entry)
+    next(fields)
+    return dict(zip(fields, fields, strict=False))
 
 
 class MemoryStore(Store):
@@ -25,18 +35,19 @@ class MemoryStore(Store):
     deployment with several processes or hosts needs a shared store such as
     :class:`~tornado_user_session.RedisStore`.
 
-    :param max_sessions: how many sessions it holds at most (default 100,000,
-        a few hundred bytes each plus their data: tens of megabytes for small
-        sessions, enough for any one process). When a new session would go over
-        it, the least recently used session is evicted.
+    :param max_sessions: how many sessions it holds at most (default 100,000:
+        about 350 bytes each plus their data, tens of megabytes for small sessions,
+        enough for any one process). When a new session would go over it, the least
+        recently used session (read or saved) is evicted.
     :param clock: the time source, in seconds; inject a fake one in tests.
     :raises ConfigError: if *max_sessions* is not a positive integer.
 
-    Expired sessions are never served, and :func:`~tornado_user_session.init`
-    purges them every ``store_check_period`` seconds. The purge walks sessions
-    in the order they were last saved, which is expiry order because every save
-    made by the library uses the same lifetime, so its cost is proportional to
-    what expired, not to what is stored.
+    An expired session is never served. :func:`~tornado_user_session.init` calls
+    :meth:`purge` every ``store_check_period`` seconds; it removes expired sessions
+    from the least recently used end and stops at the first one that has not
+    expired, so it costs what it removes, never a scan of every session. A session
+    read after its last save may expire behind one used less recently; it is
+    removed once it reaches that end, at most ``max_age`` later.
     """
 
     needs_purge = True
@@ -48,63 +59,57 @@ class MemoryStore(Store):
             raise ConfigError("max_sessions", f"must be a positive integer, not {max_sessions!r}")
         self.max_sessions = max_sessions
         self._clock = clock
-        # The same entries twice: least recently used first, and least recently saved first.
-        self._by_use: OrderedDict[str, _Entry] = OrderedDict()
-        self._by_save: OrderedDict[str, _Entry] = OrderedDict()
+        self._sessions: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
 
     def __len__(self) -> int:
         """The number of sessions held, expired ones not yet purged included."""
-        return len(self._by_use)
+        return len(self._sessions)
 
     async def load(self, session_id: str) -> dict[str, str] | None:
-        entry = self._by_use.get(session_id)
+        entry = self._sessions.get(session_id)
         if entry is None:
             return None
-        if entry.expires <= self._clock():
-            self._remove(session_id)
+        if entry[0] <= self._clock():
+            del self._sessions[session_id]
             return None
-        self._by_use.move_to_end(session_id)
-        return dict(entry.record)
+        self._sessions.move_to_end(session_id)
+        return _unpack(entry)
 
     async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        self._remove(session_id)
-        while len(self._by_use) >= self.max_sessions:
-            evicted, _ = self._by_use.popitem(last=False)
-            del self._by_save[evicted]
-        entry = _Entry(dict(record), self._clock() + ttl)
-        self._by_use[session_id] = entry
-        self._by_save[session_id] = entry
+        sessions = self._sessions
+        sessions.pop(session_id, None)
+        while len(sessions) >= self.max_sessions:
+            sessions.popitem(last=False)
+        sessions[session_id] = _pack(self._clock() + ttl, record)
 
     async def update(
         self, session_id: str, changed: Record, removed: Collection[str], ttl: float
     ) -> bool:
-        entry = self._by_use.get(session_id)
+        sessions = self._sessions
+        entry = sessions.get(session_id)
         now = self._clock()
-        if entry is None or entry.expires <= now:
-            self._remove(session_id)
+        if entry is None or entry[0] <= now:
+            sessions.pop(session_id, None)
             return False
-        entry.record.update(changed)
+        record = _unpack(entry)
+        record.update(changed)
         for key in removed:
-            entry.record.pop(key, None)
-        entry.expires = now + ttl
-        self._by_use.move_to_end(session_id)
-        self._by_save.move_to_end(session_id)
+            record.pop(key, None)
+        sessions[session_id] = _pack(now + ttl, record)
+        sessions.move_to_end(session_id)
         return True
 
     async def delete(self, session_id: str) -> None:
-        self._remove(session_id)
+        self._sessions.pop(session_id, None)
 
     def purge(self, limit: int) -> int:
+        sessions = self._sessions
         now = self._clock()
         removed = 0
-        while removed < limit and self._by_save:
-            session_id, entry = next(iter(self._by_save.items()))
-            if entry.expires > now:
+        while removed < limit and sessions:
+            session_id, entry = next(iter(sessions.items()))
+            if entry[0] > now:
                 break
-            self._remove(session_id)
+            del sessions[session_id]
             removed += 1
         return removed
-
-    def _remove(self, session_id: str) -> None:
-        if self._by_use.pop(session_id, None) is not None:
-            del self._by_save[session_id]
