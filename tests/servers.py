@@ -83,6 +83,11 @@ class RedisServer:
         )  # fmt: skip
         wait_for_port(self.port)
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

@@ -1,0 +1,1 @@
+"""What a session costs a request, and how the in-memory store scales: ``python -m benchmarks``."""

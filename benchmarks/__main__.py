@@ -1,0 +1,75 @@
+"""Run the benchmarks and print their tables: ``python -m benchmarks``.
+
+Ratios compare variants loaded round by round in the same run (A B C A B C ...), so noise on a
+shared machine falls on all of them alike; each figure is the median over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import overhead, scale
+
+MEMORY_TARGET = 400  # bytes per session beyond its data
+PAUSE_TARGET = 10.0  # ms of the longest IOLoop pause during a purge
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every variant (5)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each load (3)")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections (8)")
+    parser.add_argument(
+        "--client", choices=["wrk", "python"], default=overhead.default_client(),
+        help="load generator (wrk when installed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sessions", default="100000,1000000", help="store sizes to measure (100000,1000000)"
+    )
+    parser.add_argument("--purge-fractions", default="0.01,0.5", help="expired shares (0.01,0.5)")
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    rows = overhead.run(args.rounds, args.seconds, args.connections, args.client)
+    print(
+        f"\nRequest overhead: {args.client}, {args.connections} keep-alive connections, "
+        f"median of {args.rounds} rounds of {args.seconds:g} s, server and load on separate cores"
+    )
+    print(f"{'variant':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  target")
+    for row in rows:
+        target = row.variant.target
+        goal = f">= {target:.2f} {verdict(row.ratio >= target)}" if target else ""
+        print(
+            f"{row.variant.name:<22}{row.requests_per_second:>9.0f}{row.p50_ms:>9.2f}"
+            f"{row.p99_ms:>9.2f}{row.ratio:>8.2f}  {goal}"
+        )
+
+    sizes = [int(size) for size in args.sessions.split(",")]
+    print("\nMemoryStore scale (each in a fresh process)")
+    print(f"{'sessions':>10}{'bytes/session':>15}{'data':>6}{'load us':>9}{'update us':>11}"
+          f"{'create us':>11}  target")  # fmt: skip
+    for size in sizes:
+        m = scale.measure("memory", str(size))
+        ok = verdict(m["bytes_beyond_data"] <= MEMORY_TARGET)
+        print(
+            f"{size:>10}{m['bytes_beyond_data']:>15.0f}{m['data_bytes']:>6.0f}{m['load_us']:>9.2f}"
+            f"{m['update_us']:>11.2f}{m['create_us']:>11.2f}  <= {MEMORY_TARGET} {ok}"
+        )
+    print(f"\n{'purge at':>10}{'expired':>10}{'purge ms':>10}{'longest pause ms':>18}  target")
+    for fraction in args.purge_fractions.split(","):
+        p = scale.measure("purge", str(max(sizes)), fraction)
+        ok = verdict(p["longest_pause_ms"] <= PAUSE_TARGET)
+        print(
+            f"{max(sizes):>10}{p['expired']:>10.0f}{p['purge_ms']:>10.1f}"
+            f"{p['longest_pause_ms']:>18.2f}  <= {PAUSE_TARGET:g} {ok}"
+        )
+    print(f"\n({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

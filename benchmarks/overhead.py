@@ -1,0 +1,123 @@
+"""Request overhead: the same tiny handler with and without the library, under the same load."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import load
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import RedisServer, free_port, wait_for_port  # noqa: E402
+
+SERVER_CPU, LOAD_CPU = 0, 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    server: str  # "bare", "memory" or "redis"
+    path: str
+    logged_in: bool
+    target: float | None  # the least acceptable ratio to bare Tornado
+
+
+VARIANTS = [
+    Variant("bare Tornado", "bare", "/read", False, None),
+    Variant("memory: no cookie", "memory", "/read", False, 0.97),
+    Variant("memory: read user", "memory", "/read", True, 0.92),
+    Variant("memory: change user", "memory", "/change", True, 0.88),
+    Variant("redis: no cookie", "redis", "/read", False, 0.97),
+    Variant("redis: read user", "redis", "/read", True, 0.70),
+    Variant("redis: change user", "redis", "/change", True, 0.60),
+]
+
+
+@dataclass
+class Row:
+    variant: Variant
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    ratio: float
+
+
+def log_in(port: int) -> str:
+    """Start a user session on the server at *port*; return the Cookie header that carries it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request("POST", "/user-session/start", body=b"")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+    cookie = response.getheader("Set-Cookie")
+    assert cookie is not None
+    return cookie.split(";")[0]
+
+
+def pin(pid: int, cpu: int) -> None:
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(pid, {cpu})
+
+
+def run(rounds: int, seconds: float, connections: int, client: str) -> list[Row]:
+    """Load every variant *rounds* times, round by round, and return the medians."""
+    redis = RedisServer()
+    redis.start()
+    ports = {name: free_port() for name in ("bare", "memory", "redis")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server", *map(str, ports.values()), redis.url],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if server.stdout is None or server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the benchmark server did not start")
+        for port in ports.values():
+            wait_for_port(port)
+        pin(server.pid, SERVER_CPU)
+        pin(redis.pid, LOAD_CPU)
+        cookies = {"memory": log_in(ports["memory"]), "redis": log_in(ports["redis"])}
+        cpu = LOAD_CPU if (os.cpu_count() or 1) > 1 else 0
+
+        def measure(variant: Variant, duration: float) -> load.Result:
+            cookie = cookies[variant.server] if variant.logged_in else ""
+            port = ports[variant.server]
+            return load.run(port, variant.path, cookie, duration, connections, client, cpu)
+
+        for variant in VARIANTS:  # warm up
+            measure(variant, min(seconds, 1.0))
+        results: dict[str, list[load.Result]] = {variant.name: [] for variant in VARIANTS}
+        for _ in range(rounds):
+            for variant in VARIANTS:
+                results[variant.name].append(measure(variant, seconds))
+    finally:
+        server.terminate()
+        server.wait(10)
+        redis.close()
+    bare = results[VARIANTS[0].name]
+    return [
+        Row(
+            variant,
+            statistics.median(r.requests_per_second for r in results[variant.name]),
+            statistics.median(r.p50_ms for r in results[variant.name]),
+            statistics.median(r.p99_ms for r in results[variant.name]),
+            statistics.median(
+                r.requests_per_second / b.requests_per_second
+                for r, b in zip(results[variant.name], bare, strict=True)
+            ),
+        )
+        for variant in VARIANTS
+    ]
+
+
+def default_client() -> str:
+    return "wrk" if shutil.which("wrk") else "python"
