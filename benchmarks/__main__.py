@@ -32,10 +32,12 @@ def main() -> None:
         "--sessions", default="100000,1000000", help="store sizes to measure (100000,1000000)"
     )
     parser.add_argument("--purge-fractions", default="0.01,0.5", help="expired shares (0.01,0.5)")
+    parser.add_argument("--only", default="", help="only the variants whose name has this")
+    parser.add_argument("--no-scale", action="store_true", help="skip the store scale part")
     args = parser.parse_args()
     started = time.monotonic()
 
-    rows = overhead.run(args.rounds, args.seconds, args.connections, args.client)
+    rows = overhead.run(args.rounds, args.seconds, args.connections, args.client, args.only)
     print(
         f"\nRequest overhead: {args.client}, {args.connections} keep-alive connections, "
         f"median of {args.rounds} rounds of {args.seconds:g} s, server and load on separate cores"
@@ -49,6 +51,8 @@ def main() -> None:
             f"{row.p99_ms:>9.2f}{row.ratio:>8.2f}  {goal}"
         )
 
+    if args.no_scale:
+        return
     sizes = [int(size) for size in args.sessions.split(",")]
     print("\nMemoryStore scale (each in a fresh process)")
     print(f"{'sessions':>10}{'bytes/session':>15}{'data':>6}{'load us':>9}{'update us':>11}"

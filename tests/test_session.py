@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -69,9 +70,15 @@ def test_forget_detaches_the_session_from_its_record() -> None:
     assert dict(session) == {}
 
 
-def test_a_record_that_is_not_json_is_refused() -> None:
+@pytest.mark.parametrize("text", ["{not json", '{"a":1} trailing', "", "[1,", "nan"])
+def test_a_record_that_is_not_json_is_refused(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - json's own error
-        tus.Session("sid", {"user": "{not json"})
+        tus.Session("sid", {"user": text})
+
+
+def test_json_written_elsewhere_with_spaces_is_read() -> None:
+    session = tus.Session("sid", {"user": ' { "a" : [1, 2] } ', "n": "3"})
+    assert dict(session) == {"user": {"a": [1, 2]}, "n": 3}
 
 
 class Thing:
@@ -110,3 +117,13 @@ def test_a_value_used_twice_is_not_mistaken_for_a_circular_one() -> None:
 
 def test_encoding_is_compact_and_keeps_unicode() -> None:
     assert encode("k", {"name": "Zoë", "n": [1, 2]}) == '{"name":"Zoë","n":[1,2]}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['Zoë "quoted"\n', 1.5, 10**20, -0.0, True, None, [], {}, {"1": [None, 2.25]}, "\u2028"],
+)
+def test_encoding_matches_the_json_module(value: Any) -> None:
+    expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    assert encode("k", value) == expected
+    assert tus.Session("sid", {"k": expected})["k"] == value

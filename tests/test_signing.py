@@ -54,3 +54,33 @@ def test_rotation_old_keys_verify_the_newest_signs() -> None:
     assert rotated.unsign(old_cookie) == "abc"
     assert rotated.sign("abc") == CookieSigner([NEW]).sign("abc")
     assert CookieSigner([NEW]).unsign(old_cookie) is None
+
+
+def test_verified_values_are_remembered_and_the_memory_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("tornado_user_session.signing.VERIFIED_CACHE_SIZE", 3)
+    signer = CookieSigner([NEW])
+    values = [signer.sign(f"id{n}") for n in range(5)]
+    calls: list[str] = []
+    real = signer._signer.unsign
+
+    def counting_unsign(value: str) -> bytes:
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(signer._signer, "unsign", counting_unsign)
+    assert signer.unsign(values[4]) == "id4"  # remembered when it was signed
+    assert calls == []
+    assert signer.unsign(values[0]) == "id0"  # forgotten: verified again
+    assert calls == [values[0]]
+    assert len(signer._verified) == 3
+
+
+def test_a_tampered_copy_of_a_remembered_value_is_still_refused() -> None:
+    signer = CookieSigner([NEW])
+    value = signer.sign("abc")
+    assert signer.unsign(value) == "abc"
+    assert signer.unsign(value[:-1] + ("A" if value[-1] != "A" else "B")) is None
+    assert signer.unsign(value + "x") is None
+    assert CookieSigner([OLD]).unsign(value) is None

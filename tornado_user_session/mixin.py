@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
+import sys
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
+from tornado import httputil
 
 from .errors import StoreError
 from .manager import SETTINGS_KEY, PendingSave, SessionManager
@@ -74,10 +76,17 @@ class UserSessionMixin(_Handler):
         """Load the session named by the request's cookie (no store call without one)."""
         manager = self.session_manager
         manager.ensure_purging()
-        self._user_session = Session()
+        header = self.request.headers.get("Cookie")
+        if header is None:
+            self._user_session = Session()
+            return
+        # Tornado's own parser, without the Morsel objects get_cookie() builds for every
+        # cookie of the request: a tenth of the cost.
+        cookie = httputil.parse_cookie(header).get(manager.config.name)
         try:
-            self._user_session = await manager.load(self.get_cookie(manager.config.name))
+            self._user_session = await manager.load(cookie)
         except StoreError as exc:
+            self._user_session = Session()
             raise self._store_unavailable(exc) from exc
 
     def get_current_user(self) -> Any:
@@ -147,7 +156,7 @@ class UserSessionMixin(_Handler):
         pending = self.session_manager.pending_save(session)
         if pending is None:
             return super().finish(chunk)
-        task = asyncio.ensure_future(self._save_then_finish(pending, chunk))
+        task = _start(self._save_then_finish(pending, chunk))
         task.add_done_callback(_retrieve_exception)
         self._session_saving = task
         return task
@@ -184,7 +193,6 @@ class UserSessionMixin(_Handler):
         self.set_cookie(
             config.name,
             manager.signer.sign(session_id),
-            expires=time.time() + config.max_age,
             max_age=int(config.max_age),
             **config.cookie_attributes(https=self._https),
         )
@@ -196,6 +204,17 @@ class UserSessionMixin(_Handler):
     def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
         # The manager logs the outage, once; each request only answers it.
         return tornado.web.HTTPError(503, reason="Session Store Unavailable")
+
+
+def _start(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run *coroutine* as a task; from Python 3.12, at once, up to its first real wait.
+
+    A save to the in-memory store then completes in the call, without waiting for the
+    next turn of the loop.
+    """
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
+    return asyncio.ensure_future(coroutine)
 
 
 def _retrieve_exception(task: asyncio.Task[None]) -> None:

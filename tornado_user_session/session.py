@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 import json
+import json.encoder
+import json.scanner
 import math
 import reprlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from .errors import UnstorableValueError
 from .stores.base import Record
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-_decode = json.JSONDecoder().decode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+# JSONEncoder.encode() builds a new C encoder on every call; one built once does the same
+# work at half the cost. Without markers, a circular value raises RecursionError.
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_iterencode: Any = _make_encoder and _make_encoder(
+    None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+)
+
+# The decoder's scanner, without the two whitespace searches that decode() wraps it in.
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
+
+
+def _encode(value: Any) -> str:
+    if _iterencode is None or isinstance(value, str):  # encode() has a fast path for str
+        return _ENCODER.encode(value)
+    return "".join(_iterencode(value, 0))
+
+
+def _decode(text: str) -> Any:
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        # Surrounding whitespace, or not JSON at all: json.loads says which.
+        return json.loads(text)
+    return value
+
 
 # What JSON holds as it is; containers are checked item by item.
 _SCALARS = (str, int, bool, type(None))
@@ -26,7 +57,7 @@ def encode(key: str, value: Any) -> str:
     """
     try:
         return _encode(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         path, culprit = _find_unstorable(value, key, set()) or (key, value)
         raise UnstorableValueError(path, culprit) from exc
 
