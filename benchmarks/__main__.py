@@ -22,7 +22,7 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of every variant (5)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of each load (3)")
+    parser.add_argument("--seconds", type=float, default=2.5, help="length of each load (2.5)")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections (8)")
     parser.add_argument(
         "--client", choices=["wrk", "python"], default=overhead.default_client(),

@@ -16,7 +16,7 @@ from . import load
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import RedisServer, free_port, wait_for_port  # noqa: E402
+from servers import RedisServer  # noqa: E402
 
 SERVER_CPU, LOAD_CPU = 0, 1
 
@@ -83,18 +83,17 @@ def run(rounds: int, seconds: float, connections: int, client: str, only: str = 
     variants = [v for v in VARIANTS if v.target is None or only in v.name]
     redis = RedisServer()
     redis.start()
-    ports = {name: free_port() for name in ("bare", "memory", "redis")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.server", *map(str, ports.values()), redis.url],
+        [sys.executable, "-m", "benchmarks.server", redis.url],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        if server.stdout is None or server.stdout.readline().strip() != "ready":
+        ready = server.stdout.readline().split() if server.stdout else []
+        if len(ready) != 4 or ready[0] != "ready":
             raise RuntimeError("the benchmark server did not start")
-        for port in ports.values():
-            wait_for_port(port)
+        ports = dict(zip(("bare", "memory", "redis"), map(int, ready[1:]), strict=True))
         pin(server.pid, SERVER_CPU)
         pin(redis.pid, LOAD_CPU)
         cookies = {"memory": log_in(ports["memory"]), "redis": log_in(ports["redis"])}

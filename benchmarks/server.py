@@ -1,16 +1,17 @@
 """The servers under load, in one process pinned to one core.
 
-``python -m benchmarks.server BARE_PORT MEMORY_PORT REDIS_PORT REDIS_URL`` serves the same tiny
-handler three ways: bare Tornado, and with the library on MemoryStore and on RedisStore. It
-prints ``ready`` once all three listen.
+``python -m benchmarks.server REDIS_URL`` serves the same tiny handler three ways: bare Tornado,
+and with the library on MemoryStore and on RedisStore, each on a free loopback port. Once all
+three listen it prints ``ready BARE_PORT MEMORY_PORT REDIS_PORT``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
 
+import tornado.httpserver
+import tornado.testing
 import tornado.web
 
 import tornado_user_session as tus
@@ -45,18 +46,20 @@ def session_app(store: tus.Store) -> tornado.web.Application:
     return app
 
 
-async def main(bare_port: int, memory_port: int, redis_port: int, redis_url: str) -> None:
-    apps: list[tuple[int, Any]] = [
-        (bare_port, tornado.web.Application([(r"/read", Bare)])),
-        (memory_port, session_app(tus.MemoryStore(max_sessions=1_000_000))),
-        (redis_port, session_app(tus.RedisStore.from_url(redis_url, prefix="bench:"))),
+async def main(redis_url: str) -> None:
+    apps = [
+        tornado.web.Application([(r"/read", Bare)]),
+        session_app(tus.MemoryStore(max_sessions=1_000_000)),
+        session_app(tus.RedisStore.from_url(redis_url, prefix="bench:")),
     ]
-    for port, app in apps:
-        app.listen(port, "127.0.0.1", xheaders=False)
-    print("ready", flush=True)
+    ports = []
+    for app in apps:
+        sock, port = tornado.testing.bind_unused_port()
+        tornado.httpserver.HTTPServer(app).add_sockets([sock])
+        ports.append(str(port))
+    print("ready", *ports, flush=True)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    bare, memory, redis_port, url = sys.argv[1:5]
-    asyncio.run(main(int(bare), int(memory), int(redis_port), url))
+    asyncio.run(main(sys.argv[1]))
