@@ -125,9 +125,24 @@ def test_a_short_secret_logs_a_warning(caplog: pytest.LogCaptureFixture) -> None
     assert caplog.text == ""
 
 
-def test_cookie_attributes_resolve_secure_auto_per_request() -> None:
+def test_the_cookie_header_sets_and_clears_with_the_same_attributes() -> None:
+    config = init(secret=SECRET, domain="example.test", samesite="Strict").config
+    assert config.cookie_header("abc.def", https=False) == (
+        "tornado-user-session=abc.def; Domain=example.test; HttpOnly; Max-Age=172800; "
+        "Path=/; SameSite=Strict"
+    )
+    assert config.cookie_header(None, https=False) == (
+        'tornado-user-session=""; Domain=example.test; expires=Thu, 01 Jan 1970 00:00:00 GMT; '
+        "HttpOnly; Max-Age=0; Path=/; SameSite=Strict"
+    )
+
+
+def test_secure_auto_follows_the_request_and_true_is_always() -> None:
     config = init(secret=SECRET).config
-    assert config.cookie_attributes(https=True)["secure"] is True
-    assert config.cookie_attributes(https=False)["secure"] is False
-    always = init(secret=SECRET, secure=True).config
-    assert always.cookie_attributes(https=False)["secure"] is True
+    assert "; Secure" in config.cookie_header("v", https=True)
+    assert "Secure" not in config.cookie_header("v", https=False)
+    always = init(secret=SECRET, secure=True, httponly=False, samesite=None).config
+    header = always.cookie_header("v", https=False)
+    assert "; Secure" in header
+    assert "HttpOnly" not in header
+    assert "SameSite" not in header

@@ -392,10 +392,28 @@ class TestLoginLogout(SessionTestCase):
         assert (await browser.fetch("/dashboard")).code == 302
 
     @gen_test
+    async def test_a_logout_then_a_login_in_one_response_leaves_the_new_session(self) -> None:
+        browser = self.browser()
+        await self.login(browser, name="ada")
+        old = self.session_id(browser)
+        response = await browser.fetch("/switch-user", "POST")
+        headers = response.headers.get_list("Set-Cookie")
+        assert [h.startswith(f'{NAME}="";') for h in headers] == [True, False]  # clear, then set
+        assert self.session_id(browser) not in (None, old)
+        assert (await browser.json("/session"))["session"]["user"]["name"] == "grace"
+
+    @gen_test
     async def test_the_login_redirect_of_authenticated_keeps_next(self) -> None:
         response = await self.browser().fetch("/dashboard?tab=1")
         assert response.code == 302
         assert response.headers["Location"] == "/login?next=%2Fdashboard%3Ftab%3D1"
+
+
+class SwitchUser(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        await self.destroy_user_session()
+        await self.start_user_session(name="grace")
+        self.write({"ok": True})
 
 
 class LoginAndShow(tus.UserSessionMixin, tornado.web.RequestHandler):
@@ -409,7 +427,11 @@ class LoginWithId(tus.UserSessionMixin, tornado.web.RequestHandler):
         await self.start_user_session(_id="chosen")
 
 
-TestLoginLogout.handlers = ((r"/login-and-show", LoginAndShow), (r"/login-with-id", LoginWithId))
+TestLoginLogout.handlers = (
+    (r"/login-and-show", LoginAndShow),
+    (r"/login-with-id", LoginWithId),
+    (r"/switch-user", SwitchUser),
+)
 
 
 class Gate(tus.UserSessionMixin, tornado.web.RequestHandler):

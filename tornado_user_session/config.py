@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import http.cookies
 import logging
 import math
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from .errors import ConfigError
 from .stores.base import Store
@@ -117,15 +118,32 @@ class Config:
             )
         self.secure = secure
 
-    def cookie_attributes(self, *, https: bool) -> dict[str, Any]:
-        """The attributes the cookie is set and cleared with, for a request over *https* or not."""
-        return {
-            "path": self.path,
-            "domain": self.domain,
-            "httponly": self.httponly,
-            "samesite": self.samesite,
-            "secure": https if self.secure == "auto" else self.secure,
-        }
+    def cookie_header(self, value: str | None, *, https: bool) -> str:
+        """The ``Set-Cookie`` header that sets the session cookie to *value*, or clears it (None).
+
+        Formatted by :mod:`http.cookies`, as Tornado's ``set_cookie`` does, with this
+        configuration's attributes; the same attributes set and clear it. A set cookie
+        lives ``max_age`` (Max-Age, which every browser in use honours); a cleared one
+        has Max-Age=0 and an Expires in the past.
+        """
+        cookies: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        cookies[self.name] = value or ""
+        morsel = cookies[self.name]
+        morsel["path"] = self.path
+        if self.domain:
+            morsel["domain"] = self.domain
+        if value is None:
+            morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+            morsel["max-age"] = "0"
+        else:
+            morsel["max-age"] = str(int(self.max_age))
+        if self.httponly:
+            morsel["httponly"] = True
+        if https if self.secure == "auto" else self.secure:
+            morsel["secure"] = True
+        if self.samesite:
+            morsel["samesite"] = self.samesite
+        return morsel.OutputString()
 
 
 def option_names() -> frozenset[str]:

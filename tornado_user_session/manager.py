@@ -24,6 +24,9 @@ T = TypeVar("T")
 #: The key under which the manager sits in ``Application.settings``.
 SETTINGS_KEY = "user_session"
 
+#: How many sessions' Set-Cookie headers a manager remembers.
+COOKIE_HEADER_CACHE_SIZE = 10_000
+
 #: How many expired sessions one purge step removes before it lets other work run.
 PURGE_BATCH = 1000
 
@@ -51,6 +54,7 @@ class SessionManager:
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
         self._store_down = False
+        self._cookie_headers: dict[tuple[str | None, bool], str] = {}
 
     def new_session_id(self) -> str:
         """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
@@ -114,6 +118,22 @@ class SessionManager:
                 return False
         session.saved(session_id, pending.changed, pending.removed)
         return True
+
+    def cookie_header(self, session_id: str | None, *, https: bool) -> str:
+        """The ``Set-Cookie`` header for *session_id* (None clears the cookie), remembered.
+
+        A session's header is the same on every save (its lifetime is a Max-Age), so it
+        is made once rather than on every response.
+        """
+        key = (session_id, https)
+        header = self._cookie_headers.get(key)
+        if header is None:
+            value = None if session_id is None else self.signer.sign(session_id)
+            header = self.config.cookie_header(value, https=https)
+            if len(self._cookie_headers) >= COOKIE_HEADER_CACHE_SIZE:
+                del self._cookie_headers[next(iter(self._cookie_headers))]
+            self._cookie_headers[key] = header
+        return header
 
     async def regenerate(self, session: Session) -> None:
         """Delete *session*'s stored record; its values are stored anew under a new id on save.
