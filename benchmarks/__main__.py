@@ -1,7 +1,8 @@
 """Run the benchmarks and print their tables: ``python -m benchmarks``.
 
-Ratios compare variants loaded round by round in the same run (A B C A B C ...), so noise on a
-shared machine falls on all of them alike; each figure is the median over the rounds.
+Variants are loaded round by round (A B C A B C ...), each right after bare Tornado answering
+the same requests, and each ratio is to that run, so that the drift of a shared machine's speed
+falls on both sides of it; every figure is the median over the rounds.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ def verdict(ok: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of every variant (5)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="length of each load (2.5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of every variant (7)")
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of each load (1)")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections (8)")
     parser.add_argument(
         "--client", choices=["wrk", "python"], default=overhead.default_client(),
@@ -40,7 +41,8 @@ def main() -> None:
     rows = overhead.run(args.rounds, args.seconds, args.connections, args.client, args.only)
     print(
         f"\nRequest overhead: {args.client}, {args.connections} keep-alive connections, "
-        f"median of {args.rounds} rounds of {args.seconds:g} s, server and load on separate cores"
+        f"median of {args.rounds} rounds of {args.seconds:g} s, server and load on separate cores,"
+        " each ratio to a bare Tornado run just before"
     )
     print(f"{'variant':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  target")
     for row in rows:

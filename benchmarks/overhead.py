@@ -108,9 +108,18 @@ def run(rounds: int, seconds: float, connections: int, client: str, only: str = 
         for variant in variants:  # warm up
             measure(variant, min(seconds, 1.0))
         results: dict[str, list[load.Result]] = {variant.name: [] for variant in variants}
+        ratios: dict[str, list[float]] = {variant.name: [] for variant in variants}
         for _ in range(rounds):
+            # Each variant runs right after bare Tornado answering the same requests, and
+            # its ratio is to that run: the machine's speed drifts over seconds.
             for variant in variants:
-                results[variant.name].append(measure(variant, seconds))
+                baseline = BARE_WITH_COOKIE if variant.cookie else BARE
+                bare = measure(baseline, seconds)
+                results[baseline.name].append(bare)
+                run = bare if variant is baseline else measure(variant, seconds)
+                if variant is not baseline:
+                    results[variant.name].append(run)
+                ratios[variant.name].append(run.requests_per_second / bare.requests_per_second)
     finally:
         server.terminate()
         server.wait(10)
@@ -118,17 +127,13 @@ def run(rounds: int, seconds: float, connections: int, client: str, only: str = 
     rows = []
     for variant in variants:
         runs = results[variant.name]
-        bare = results[(BARE_WITH_COOKIE if variant.cookie else BARE).name]
-        ratios = [
-            r.requests_per_second / b.requests_per_second for r, b in zip(runs, bare, strict=True)
-        ]
         rows.append(
             Row(
                 variant,
                 statistics.median(r.requests_per_second for r in runs),
                 statistics.median(r.p50_ms for r in runs),
                 statistics.median(r.p99_ms for r in runs),
-                statistics.median(ratios),
+                statistics.median(ratios[variant.name]),
             )
         )
     return rows

@@ -6,8 +6,7 @@ import asyncio
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import tornado.web
 from tornado.ioloop import PeriodicCallback
@@ -19,7 +18,6 @@ from .signing import CookieSigner
 
 log = logging.getLogger("tornado_user_session")
 
-T = TypeVar("T")
 
 #: The key under which the manager sits in ``Application.settings``.
 SETTINGS_KEY = "user_session"
@@ -73,7 +71,8 @@ class SessionManager:
         session_id = self.signer.unsign(cookie) if cookie else None
         if session_id is None:
             return Session()
-        record = await self._store(self.store.load(session_id))
+        record = await self.store.load(session_id)
+        self._store_answered()
         if record is None:
             return Session()
         try:
@@ -109,13 +108,15 @@ class SessionManager:
         ttl = self.config.max_age
         if pending.create:
             session_id = self.new_session_id()
-            await self._store(self.store.create(session_id, pending.changed, ttl))
+            await self.store.create(session_id, pending.changed, ttl)
+            stored = True
         else:
             assert session.id is not None
             session_id = session.id
-            update = self.store.update(session_id, pending.changed, pending.removed, ttl)
-            if not await self._store(update):
-                return False
+            stored = await self.store.update(session_id, pending.changed, pending.removed, ttl)
+        self._store_answered()
+        if not stored:
+            return False
         session.saved(session_id, pending.changed, pending.removed)
         return True
 
@@ -141,7 +142,8 @@ class SessionManager:
         :raises StoreError: if the store fails.
         """
         if session.id is not None:
-            await self._store(self.store.delete(session.id))
+            await self.store.delete(session.id)
+            self._store_answered()
         session.forget(keep_values=True)
 
     async def destroy(self, session: Session) -> None:
@@ -150,25 +152,23 @@ class SessionManager:
         :raises StoreError: if the store fails.
         """
         if session.id is not None:
-            await self._store(self.store.delete(session.id))
+            await self.store.delete(session.id)
+            self._store_answered()
         session.forget(keep_values=False)
 
-    async def _store(self, call: Awaitable[T]) -> T:
-        """Await a store call, logging the start and the end of an outage once each."""
-        try:
-            result = await call
-        except StoreError as exc:
-            if not self._store_down:
-                self._store_down = True
-                log.warning(
-                    "tornado_user_session: the session store is unavailable, answering 503: %s",
-                    exc.__cause__ or exc,
-                )
-            raise
+    def store_failed(self, error: StoreError) -> None:
+        """Note that the store failed: the first failure of an outage is logged at WARNING."""
+        if not self._store_down:
+            self._store_down = True
+            log.warning(
+                "tornado_user_session: the session store is unavailable, answering 503: %s",
+                error.__cause__ or error,
+            )
+
+    def _store_answered(self) -> None:
         if self._store_down:
             self._store_down = False
             log.warning("tornado_user_session: the session store is available again")
-        return result
 
     def ensure_purging(self) -> None:
         """Run the store's purge every ``store_check_period`` seconds on the running loop.

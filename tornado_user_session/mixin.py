@@ -47,16 +47,19 @@ class UserSessionMixin(_Handler):
     _session_saving: asyncio.Task[None] | None = None
     _session_finishing = False
     _session_cookie_header: str | None = None
+    _session_manager: SessionManager | None = None
 
     @property
     def session_manager(self) -> SessionManager:
         """The manager :func:`~tornado_user_session.init` attached to the application."""
-        try:
-            manager: SessionManager = self.settings[SETTINGS_KEY]
-        except KeyError:
-            raise RuntimeError(
-                "tornado_user_session is not set up: call tus.init(app) before serving requests"
-            ) from None
+        manager = self._session_manager
+        if manager is None:
+            try:
+                manager = self._session_manager = self.settings[SETTINGS_KEY]
+            except KeyError:
+                raise RuntimeError(
+                    "tornado_user_session is not set up: call tus.init(app) before serving requests"
+                ) from None
         return manager
 
     @property
@@ -213,7 +216,7 @@ class UserSessionMixin(_Handler):
         return self.request.protocol == "https"
 
     def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
-        # The manager logs the outage, once; each request only answers it.
+        self.session_manager.store_failed(exc)  # logs an outage once, not every request
         return tornado.web.HTTPError(503, reason="Session Store Unavailable")
 
 
