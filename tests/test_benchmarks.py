@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,15 @@ def test_a_short_run_reports_every_variant_and_store_figure() -> None:
         assert re.search(re.escape(variant.name) + number * 4, output), (variant.name, output)
     assert re.search(r"^\s+2000" + number * 5 + r"\s+<= 400", output, re.M), output
     assert re.search(r"^\s+2000\s+1000" + number * 2 + r"\s+<= 10", output, re.M), output
+
+
+@pytest.mark.timeout(240)
+def test_the_instruction_count_reports_every_variant() -> None:
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed: apt-get install -y valgrind")
+    command = [sys.executable, "-m", "benchmarks.instructions", "--requests", "5"]
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in ("bare Tornado", "bare Tornado + cookie"):
+        assert re.search(re.escape(name) + r"\s+[\d,]+\s*$", output, re.M), output
+    for name in ("memory: no cookie", "memory: read user", "memory: change user"):
+        assert re.search(re.escape(name) + r"\s+[\d,]+\s+[+-][\d.]+%", output), output
