@@ -47,11 +47,18 @@ async def expired_sessions(store: tus.MemoryStore, clock: FakeClock, count: int)
     clock.advance(10)
 
 
-def test_init_before_the_loop_runs_purges_on_the_loop_that_serves() -> None:
+def purging_app() -> tuple[FakeClock, tus.MemoryStore, tornado.web.Application]:
+    """An application set up outside any loop, as the quick start does, purging every PERIOD."""
     clock = FakeClock()
     store = tus.MemoryStore(clock=clock)
     app = tornado.web.Application([(r"/", Untouched)])
-    manager = tus.init(app, secret=SECRET, store=store, store_check_period=PERIOD)
+    tus.init(app, secret=SECRET, store=store, store_check_period=PERIOD)
+    return clock, store, app
+
+
+def test_init_before_the_loop_runs_purges_on_the_loop_that_serves() -> None:
+    clock, store, app = purging_app()
+    manager: tus.SessionManager = app.settings["user_session"]
 
     async def main() -> None:
         await expired_sessions(store, clock, 3)
@@ -66,10 +73,8 @@ def test_init_before_the_loop_runs_purges_on_the_loop_that_serves() -> None:
 
 
 def test_a_second_loop_gets_its_own_purge_timer() -> None:
-    clock = FakeClock()
-    store = tus.MemoryStore(clock=clock)
-    app = tornado.web.Application([(r"/", Untouched)])
-    manager = tus.init(app, secret=SECRET, store=store, store_check_period=PERIOD)
+    clock, store, app = purging_app()
+    manager: tus.SessionManager = app.settings["user_session"]
 
     async def main() -> None:
         await expired_sessions(store, clock, 2)
@@ -148,3 +153,17 @@ def test_a_record_that_is_not_json_is_no_session_and_is_logged(
         assert "not valid JSON" in caplog.text
 
     asyncio.run(main())
+
+
+def test_set_cookie_headers_are_made_once_per_session_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("tornado_user_session.manager.COOKIE_HEADER_CACHE_SIZE", 2)
+    manager = tus.SessionManager(tus.Config(secret=SECRET))
+    first = manager.cookie_header("s1", https=False)
+    assert manager.cookie_header("s1", https=False) is first
+    assert manager.cookie_header("s1", https=True).endswith("; SameSite=Lax; Secure")
+    manager.cookie_header("s2", https=False)
+    assert len(manager._cookie_headers) == 2
+    assert manager.cookie_header("s1", https=False) == first  # made again, the same
+    assert manager.signer.unsign(first.split(";")[0].split("=", 1)[1]) == "s1"

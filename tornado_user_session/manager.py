@@ -6,6 +6,7 @@ import asyncio
 import difflib
 import logging
 import secrets
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import tornado.web
@@ -52,7 +53,7 @@ class SessionManager:
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
         self._store_down = False
-        self._cookie_headers: dict[tuple[str | None, bool], str] = {}
+        self._cookie_headers: OrderedDict[tuple[str | None, bool], str] = OrderedDict()
 
     def new_session_id(self) -> str:
         """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
@@ -131,9 +132,9 @@ class SessionManager:
         if header is None:
             value = None if session_id is None else self.signer.sign(session_id)
             header = self.config.cookie_header(value, https=https)
-            if len(self._cookie_headers) >= COOKIE_HEADER_CACHE_SIZE:
-                del self._cookie_headers[next(iter(self._cookie_headers))]
             self._cookie_headers[key] = header
+            if len(self._cookie_headers) > COOKIE_HEADER_CACHE_SIZE:
+                self._cookie_headers.popitem(last=False)
         return header
 
     async def regenerate(self, session: Session) -> None:
@@ -141,20 +142,20 @@ class SessionManager:
 
         :raises StoreError: if the store fails.
         """
-        if session.id is not None:
-            await self.store.delete(session.id)
-            self._store_answered()
-        session.forget(keep_values=True)
+        await self._delete(session, keep_values=True)
 
     async def destroy(self, session: Session) -> None:
         """Delete *session*'s stored record and empty it.
 
         :raises StoreError: if the store fails.
         """
+        await self._delete(session, keep_values=False)
+
+    async def _delete(self, session: Session, *, keep_values: bool) -> None:
         if session.id is not None:
             await self.store.delete(session.id)
             self._store_answered()
-        session.forget(keep_values=False)
+        session.forget(keep_values=keep_values)
 
     def store_failed(self, error: StoreError) -> None:
         """Note that the store failed: the first failure of an outage is logged at WARNING."""
