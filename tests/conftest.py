@@ -5,7 +5,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from servers import RedisServer
+from servers import REPORTS, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +53,3 @@ def pytest_runtest_makereport(
     report = yield
     item.stash.setdefault(REPORTS, {})[report.when] = report
     return report
-
-
-REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()

@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: Where the reports of a test's phases are kept on its item, so a fixture can tell if it failed.
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
 def missing(name: str, how: str) -> NoReturn:
     """Skip the test for want of *name*, or fail it where it is required."""
     message = f"{name} is not available: {how}"

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPORTS
-from servers import CHROMIUM_ARGS, free_port, missing, wait_for_port
+from servers import CHROMIUM_ARGS, REPORTS, free_port, missing, wait_for_port
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
