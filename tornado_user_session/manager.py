@@ -6,12 +6,12 @@ import asyncio
 import difflib
 import logging
 import secrets
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import tornado.web
 from tornado.ioloop import PeriodicCallback
 
+from ._bounded import BoundedDict
 from .config import Config, option_names
 from .errors import ConfigError, StoreError
 from .session import Session
@@ -53,7 +53,9 @@ class SessionManager:
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
         self._store_down = False
-        self._cookie_headers: OrderedDict[tuple[str | None, bool], str] = OrderedDict()
+        self._cookie_headers: BoundedDict[tuple[str | None, bool], str] = BoundedDict(
+            COOKIE_HEADER_CACHE_SIZE
+        )
 
     def new_session_id(self) -> str:
         """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
@@ -133,8 +135,6 @@ class SessionManager:
             value = None if session_id is None else self.signer.sign(session_id)
             header = self.config.cookie_header(value, https=https)
             self._cookie_headers[key] = header
-            if len(self._cookie_headers) > COOKIE_HEADER_CACHE_SIZE:
-                self._cookie_headers.popitem(last=False)
         return header
 
     async def regenerate(self, session: Session) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from itsdangerous import BadSignature, Signer
 from itsdangerous.signer import HMACAlgorithm
+
+from ._bounded import BoundedDict
 
 #: Keeps these signatures apart from any other use of the same secret.
 SALT = "tornado_user_session.cookie"
@@ -59,24 +60,21 @@ class CookieSigner:
         verifies, so a new key can be added without logging anybody out.
 
     The cookie values it has made or verified lately are remembered (up to
-    :data:`VERIFIED_CACHE_SIZE`), so that a returning cookie, or a session saved
-    again, costs a dictionary lookup rather than an HMAC. Only values that passed
+    :data:`VERIFIED_CACHE_SIZE`), so that a returning cookie costs a dictionary
+    lookup rather than an HMAC. Only values that passed
     verification are kept, and a value is only ever looked up whole, so the cache
     cannot accept a value that verification would refuse.
     """
 
     def __init__(self, secrets: Sequence[bytes]) -> None:
         self._signer = _Signer(secrets)
-        self._verified: OrderedDict[str, str] = OrderedDict()  # cookie value -> session id
-        self._signed: OrderedDict[str, str] = OrderedDict()  # session id -> cookie value
+        # cookie value -> session id
+        self._verified: BoundedDict[str, str] = BoundedDict(VERIFIED_CACHE_SIZE)
 
     def sign(self, session_id: str) -> str:
-        """Return the cookie value for *session_id*."""
-        value = self._signed.get(session_id)
-        if value is None:
-            value = self._signer.sign(session_id).decode("ascii")
-            _remember(self._signed, session_id, value)
-            _remember(self._verified, value, session_id)
+        """Return the cookie value for *session_id*, always signed with the newest key."""
+        value = self._signer.sign(session_id).decode("ascii")
+        self._verified[value] = session_id
         return value
 
     def unsign(self, value: str) -> str | None:
@@ -90,12 +88,5 @@ class CookieSigner:
             session_id = self._signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeError):
             return None
-        # Not into _signed: a value signed with an older key must not be handed out again.
-        _remember(self._verified, value, session_id)
+        self._verified[value] = session_id
         return session_id
-
-
-def _remember(cache: OrderedDict[str, str], key: str, value: str) -> None:
-    cache[key] = value
-    if len(cache) > VERIFIED_CACHE_SIZE:
-        cache.popitem(last=False)
