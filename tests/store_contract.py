@@ -107,3 +107,20 @@ class StoreContract:
         assert await self.store.load("s1") == {"a": "1"}
         await self.advance(1)
         assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_delete_says_whether_there_was_a_record(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL)
+        assert await self.store.delete("s1") is True
+        assert await self.store.delete("s1") is False
+        assert await self.store.delete("nobody") is False
+
+    @gen_test
+    async def test_a_save_of_thousands_of_keys_works(self) -> None:
+        record = {f"k{n}": str(n) for n in range(5000)}
+        await self.store.create("s1", record, TTL)
+        changed = {f"k{n}": "x" for n in range(5000)}
+        removed = [f"k{n}" for n in range(5000, 10000)]
+        assert await self.store.update("s1", changed, removed, TTL)
+        assert await self.store.update("s1", {}, list(record), TTL)
+        assert await self.store.load("s1") == {}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 import tornado.web
-from tornado.testing import gen_test
+from tornado.testing import AsyncHTTPTestCase, gen_test
 
 import tornado_user_session as tus
 from support import SessionTestCase, set_cookies
@@ -184,3 +185,127 @@ def test_routes_are_named_and_take_a_prefix_and_handler_subclasses() -> None:
     )
     app = tornado.web.Application(tus.routes())
     assert app.reverse_url("user-session-start") == "/user-session/start"
+
+
+class Unconfigured(tus.StartHandler):
+    """A start handler that forgot to override authenticate()."""
+
+
+class NotAMapping(tus.StartHandler):
+    def authenticate(self) -> Any:
+        return ["ada"]
+
+
+class TestTheDefaultStartRouteIsSafe(SessionTestCase):
+    handlers = (
+        (r"/unconfigured", Unconfigured),
+        (r"/not-a-mapping", NotAMapping),
+        (r"/bare/start", tus.StartHandler),
+    )
+
+    @gen_test
+    async def test_without_a_credential_check_logins_are_refused_and_logged_once(self) -> None:
+        browser = self.browser()
+        with self.assertLogs("tornado_user_session", logging.WARNING) as logs:
+            for _ in range(3):
+                response = await browser.fetch("/unconfigured", "POST")
+                assert response.code == 401
+                assert "Set-Cookie" not in response.headers
+        assert len(self.store) == 0
+        advice = [line for line in logs.output if "authenticate()" in line]
+        assert len(advice) == 1, logs.output
+        assert "Unconfigured" in advice[0]
+        assert "GuestStartHandler" in advice[0]
+
+    @gen_test
+    async def test_the_start_handler_itself_refuses_everybody(self) -> None:
+        response = await self.browser().fetch("/bare/start", "POST")
+        assert response.code == 401
+        assert len(self.store) == 0
+
+    @gen_test
+    async def test_authenticate_returning_a_non_mapping_is_a_type_error_naming_it(self) -> None:
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await self.browser().fetch("/not-a-mapping", "POST")
+        assert response.code == 500
+        assert "NotAMapping.authenticate() must return a mapping or None" in "\n".join(
+            logs.output
+        )
+
+
+class TestGuestSessions(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        app = tornado.web.Application(tus.routes(start=tus.GuestStartHandler))
+        tus.init(app, secret="g" * 32)
+        return app
+
+    @gen_test
+    async def test_a_guest_session_starter_is_there_when_asked_for_by_name(self) -> None:
+        response = await self.http_client.fetch(self.get_url("/user-session/start"), method="POST", body="")
+        assert set(json.loads(response.body)["user"]) == {"_id"}
+
+
+class TestRoutesWithoutAStartHandler(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        app = tornado.web.Application(tus.routes())
+        tus.init(app, secret="g" * 32)
+        return app
+
+    @gen_test
+    async def test_a_copied_routes_call_cannot_log_anybody_in(self) -> None:
+        response = await self.http_client.fetch(
+            self.get_url("/user-session/start"), method="POST", body="", raise_error=False
+        )
+        assert response.code == 401
+        assert "Set-Cookie" not in response.headers
+
+
+class TestCrossOrigin(SessionTestCase):
+    FORGED = (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://sub.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    )
+
+    @gen_test
+    async def test_a_cross_site_post_can_neither_log_in_nor_log_out(self) -> None:
+        for headers in self.FORGED:
+            victim = self.browser()
+            response = await victim.fetch("/user-session/start", "POST", headers=headers)
+            assert response.code == 403, headers
+            assert NAME not in victim.cookies
+        assert len(self.store) == 0
+        victim = self.browser()
+        await self.login(victim)
+        for headers in self.FORGED:
+            response = await victim.fetch("/user-session/destroy", "POST", headers=headers)
+            assert response.code == 403, headers
+            assert (await victim.fetch("/dashboard")).code == 200
+
+    @gen_test
+    async def test_same_origin_posts_and_clients_without_those_headers_still_work(self) -> None:
+        origin = self.get_url("").rstrip("/")
+        for headers in (
+            {},
+            {"Origin": origin},
+            {"Sec-Fetch-Site": "same-origin", "Origin": origin},
+            {"Sec-Fetch-Site": "none"},
+        ):
+            browser = self.browser()
+            await browser.json("/user-session/start", "POST")
+            response = await browser.fetch("/user-session/destroy", "POST", headers=headers)
+            assert response.code == 200, headers
+            response = await browser.fetch("/user-session/start", "POST", headers=headers)
+            assert response.code == 200, headers
+
+
+class TestTrustedOrigins(SessionTestCase):
+    settings = {"trusted_origins": ["https://app.example"]}  # noqa: RUF012
+
+    @gen_test
+    async def test_an_origin_the_application_trusts_may_post(self) -> None:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example"}
+        response = await self.browser().fetch("/user-session/start", "POST", headers=headers)
+        assert response.code == 200

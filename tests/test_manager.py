@@ -167,3 +167,36 @@ def test_set_cookie_headers_are_made_once_per_session_and_bounded(
     assert len(manager._cookie_headers) == 2
     assert manager.cookie_header("s1", https=False) == first  # made again, the same
     assert manager.signer.unsign(first.split(";")[0].split("=", 1)[1]) == "s1"
+
+
+def test_init_twice_on_one_application_is_refused() -> None:
+    app = tornado.web.Application()
+    first = tus.init(app, secret=SECRET)
+    with pytest.raises(tus.ConfigError, match=r"init\(\) was already called"):
+        tus.init(app, secret=SECRET)
+    assert app.settings["user_session"] is first
+
+
+def test_a_memory_store_served_from_two_live_loops_is_refused_clearly() -> None:
+    clock, store, app = purging_app()
+    manager: tus.SessionManager = app.settings["user_session"]
+    first = asyncio.new_event_loop()
+    second = asyncio.new_event_loop()
+
+    async def ensure() -> None:
+        manager.ensure_purging()
+
+    try:
+        first.run_until_complete(ensure())
+        timer = manager._purger
+        with pytest.raises(tus.SessionError, match="one IOLoop"):
+            second.run_until_complete(ensure())
+        first.run_until_complete(ensure())
+        assert manager._purger is timer  # no new timer for the loop that has one
+        first.run_until_complete(manager.close())
+    finally:
+        first.close()
+    second.run_until_complete(ensure())  # the first loop is gone: the second may take over
+    assert manager.purging
+    second.run_until_complete(manager.close())
+    second.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -109,3 +110,45 @@ def test_purge_cost_does_not_grow_with_what_is_stored() -> None:
     small, large = purge_time(100), purge_time(100_000)
     # A full scan would make the large store's purge about 1000 times slower.
     assert large < small * 20, (small, large)
+
+
+def test_anonymous_sessions_cannot_push_out_logged_in_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        store = tus.MemoryStore(max_sessions=1000, clock=FakeClock())
+        await store.create("user", {"user": '{"_id":"u"}'}, TTL)
+        with caplog.at_level(logging.WARNING, "tornado_user_session"):
+            await fill(store, 5000)  # anonymous sessions: no "user" key
+        assert await store.load("user") == {"user": '{"_id":"u"}'}
+        assert len(store) <= 1000
+        assert caplog.records == []
+
+    run(scenario())
+
+
+def test_anonymous_sessions_have_their_own_smaller_budget() -> None:
+    store = tus.MemoryStore(max_sessions=1000)
+    assert store.max_anonymous_sessions == 100
+    with pytest.raises(tus.ConfigError, match="max_anonymous_sessions"):
+        tus.MemoryStore(max_sessions=10, max_anonymous_sessions=11)
+
+
+def test_evicting_logged_in_sessions_is_logged_at_most_once_a_minute_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        store = tus.MemoryStore(max_sessions=10, max_anonymous_sessions=1, clock=clock)
+        user = {"user": "{}"}
+        with caplog.at_level(logging.WARNING, "tornado_user_session"):
+            for n in range(9 + 5):
+                await store.create(f"u{n}", user, TTL)
+            assert len(caplog.records) == 1
+            assert "evicted 1 logged-in session" in caplog.text
+            clock.advance(61)
+            await store.create("u-late", user, TTL)
+        assert len(caplog.records) == 2
+        assert "evicted 5 logged-in sessions" in caplog.records[1].getMessage()
+
+    run(scenario())

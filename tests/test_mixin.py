@@ -14,7 +14,7 @@ import tornado.web
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
-from support import DownStore, SessionTestCase, SlowStore, set_cookies
+from support import SECRET, DownStore, SessionTestCase, SlowStore, set_cookies
 
 NAME = "tornado-user-session"
 
@@ -560,3 +560,190 @@ def test_a_handler_in_an_app_without_init_says_to_call_init() -> None:
     handler.application = app
     with pytest.raises(RuntimeError, match=r"tus\.init\(app\)"):
         _ = handler.session_manager
+
+
+PLANTED_XSRF = "2|abcd1234|" + "0" * 40 + "|1"
+
+
+class TestXsrfRotation(SessionTestCase):
+    settings = {"xsrf_cookies": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_login_and_logout_replace_a_planted_xsrf_token(self) -> None:
+        browser = self.browser()
+        browser.cookies["_xsrf"] = PLANTED_XSRF  # tossed in from a sibling subdomain
+        response = await browser.fetch("/user-session/start", "POST", f"_xsrf={PLANTED_XSRF}")
+        assert response.code == 200
+        after_login = browser.cookies["_xsrf"]
+        assert after_login != PLANTED_XSRF
+        assert set_cookies(response)["_xsrf"]["path"] == "/"
+        # The planted token no longer passes for the logged-in visitor; the new one does.
+        for token, code in ((PLANTED_XSRF, 403), (after_login, 200)):
+            response = await browser.fetch(
+                "/session", "POST", {"a": 1}, headers={"X-Xsrftoken": token}
+            )
+            assert response.code == code
+        response = await browser.fetch(
+            "/user-session/destroy", "POST", headers={"X-Xsrftoken": after_login}
+        )
+        assert response.code == 200
+        assert browser.cookies["_xsrf"] not in (after_login, PLANTED_XSRF)
+
+
+class OwnCacheControl(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.set_header("Cache-Control", "private, max-age=60")
+        self.session["n"] = 1
+        self.write("ok")
+
+
+class TestCacheHeaders(SessionTestCase):
+    handlers = ((r"/own-cache-control", OwnCacheControl),)
+
+    @gen_test
+    async def test_responses_that_set_or_clear_the_cookie_are_private_and_not_stored(
+        self,
+    ) -> None:
+        browser = self.browser()
+        for path in ("/user-session/start", "/user-session/destroy"):
+            response = await browser.fetch(path, "POST")
+            assert NAME in set_cookies(response)
+            assert response.headers["Cache-Control"] == "private, no-store"
+
+    @gen_test
+    async def test_a_response_that_read_the_session_varies_on_cookie(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for path in ("/session", "/dashboard"):
+            response = await browser.fetch(path)
+            assert "Cookie" in response.headers.get_list("Vary"), path
+        anonymous = await self.browser().fetch("/session")
+        assert "Cookie" in anonymous.headers.get_list("Vary")
+
+    @gen_test
+    async def test_a_response_that_never_touched_the_session_gets_neither(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        response = await browser.fetch("/untouched")
+        assert "Vary" not in response.headers
+        assert "Cache-Control" not in response.headers
+
+    @gen_test
+    async def test_a_handlers_own_cache_control_is_kept(self) -> None:
+        response = await self.browser().fetch("/own-cache-control", "POST")
+        assert NAME in set_cookies(response)
+        assert response.headers["Cache-Control"] == "private, max-age=60"
+        assert "Cookie" in response.headers.get_list("Vary")
+
+
+class TestCacheHeadersOff(SessionTestCase):
+    options = {"cache_headers": False}  # noqa: RUF012
+
+    @gen_test
+    async def test_the_cache_headers_can_be_turned_off(self) -> None:
+        browser = self.browser()
+        response = await browser.fetch("/user-session/start", "POST")
+        assert "Cache-Control" not in response.headers
+        response = await browser.fetch("/session")
+        assert "Vary" not in response.headers
+
+
+class GatedLogin(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        Gate.entered["login"].set()
+        await Gate.gates["login"].wait()
+        await self.start_user_session(name="late")
+        self.write({"ok": True})
+
+
+class CleanLogin(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        self.session.clear()  # the documented way to leave the anonymous keys behind
+        await self.start_user_session(name="ada")
+        self.write({"ok": True})
+
+
+class TestLoginRaces(SessionTestCase):
+    handlers = ((r"/gated-login", GatedLogin), (r"/clean-login", CleanLogin))
+
+    @gen_test
+    async def test_a_login_racing_a_logout_does_not_bring_back_the_logged_out_data(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.json("/session", "POST", {"secret": "before logout"})
+        Gate.gates["login"] = asyncio.Event()
+        Gate.entered["login"] = asyncio.Event()
+        slow = asyncio.ensure_future(browser.fetch("/gated-login", "POST"))
+        await Gate.entered["login"].wait()  # it has loaded the session with the secret
+        await self.browser_with(browser.cookies).fetch("/user-session/destroy", "POST")
+        Gate.gates["login"].set()
+        response = await slow
+        assert response.code == 200
+        session = (await browser.json("/session"))["session"]
+        assert session["user"]["name"] == "late"
+        assert "secret" not in session
+
+    @gen_test
+    async def test_clearing_the_session_before_login_leaves_planted_keys_behind(self) -> None:
+        attacker = self.browser()
+        await attacker.json("/session", "POST", {"shipping_address": "attacker's"})
+        victim = self.browser_with(attacker.cookies)  # planted cookie
+        await victim.json("/clean-login", "POST")
+        session = (await victim.json("/session"))["session"]
+        assert set(session) == {"user"}
+
+    def browser_with(self, cookies: dict[str, str]) -> Any:
+        other = self.browser()
+        other.cookies = dict(cookies)
+        return other
+
+
+class TestCookieShape(SessionTestCase):
+    @gen_test
+    async def test_only_the_exact_cookie_text_is_accepted(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        good = browser.cookies[NAME]
+        assert (await browser.fetch("/dashboard")).code == 200
+        for header in (f'{NAME}="{good}"', f"{NAME}={good}=", f"{NAME}={good[:50]}!{good[50:]}"):
+            response = await self.browser().fetch("/dashboard", headers={"Cookie": header})
+            assert response.code == 302, header
+
+    @gen_test
+    async def test_two_apps_sharing_a_secret_and_store_do_not_accept_each_others_cookies(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        other = tus.SessionManager(tus.Config(name="other-app", secret=SECRET, store=self.store))
+        session = await other.load(browser.cookies[NAME])
+        assert session.id is None
+        assert dict(session) == {}
+
+
+class TestMaxSessionBytes(SessionTestCase):
+    options = {"max_session_bytes": 1000}  # noqa: RUF012
+
+    @gen_test
+    async def test_a_session_over_the_limit_is_refused_naming_the_limit_and_loses_nothing(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser, name="ada")
+        before = (await browser.json("/session"))["session"]
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await browser.fetch("/session", "POST", {"big": "x" * 2000})
+        assert response.code == 500
+        assert "max_session_bytes" in "\n".join(logs.output)
+        assert "1000" in "\n".join(logs.output)
+        assert (await browser.json("/session"))["session"] == before
+        assert (await browser.fetch("/session", "POST", {"small": "x" * 100})).code == 200
+
+
+def test_the_mixin_after_request_handler_is_a_type_error_at_class_creation() -> None:
+    with pytest.raises(TypeError, match=r"put UserSessionMixin first"):
+
+        class Wrong(tornado.web.RequestHandler, tus.UserSessionMixin):  # type: ignore[misc]
+            pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 import tornado.httpclient
 from tornado.testing import AsyncTestCase, gen_test
 
@@ -226,3 +228,67 @@ def test_two_server_processes_share_sessions_through_redis(redis_url: str) -> No
         for server in servers:
             server.terminate()
             server.wait(10)
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestRecordsEditedByAnotherWriter(RedisCase):
+    """Whatever another writer leaves under a session's key is no session, never a 500."""
+
+    async def load_through_manager(self, session_id: str) -> tus.Session:
+        manager = tus.SessionManager(tus.Config(secret="k" * 32, store=self.store))
+        return await manager.load(manager.signer.sign(session_id))
+
+    @gen_test
+    async def test_each_foreign_record_is_no_session_and_logged_not_an_outage(self) -> None:
+        key = self.prefix
+        raw = redis.asyncio.Redis.from_url(self.redis_url)
+        try:
+            await raw.hset(key + "nomarker", mapping={"user": '{"_id":"u"}'})
+            await raw.hset(key + "badutf8", mapping={"\x00": "", "user": b'"\xff\xfe"'})
+            await raw.hset(key + "deep", mapping={"\x00": "", "user": "[" * 100_000})
+            await raw.set(key + "string", "not a hash")
+            await raw.rpush(key + "list", "a", "b")
+        finally:
+            await raw.aclose()
+        for session_id in ("nomarker", "badutf8", "deep", "string", "list"):
+            with self.assertLogs("tornado_user_session", logging.WARNING) as logs:
+                session = await self.load_through_manager(session_id)
+            assert session.id is None, session_id
+            assert dict(session) == {}
+            assert not any("unavailable" in line for line in logs.output), logs.output
+            assert len(logs.output) == 1, logs.output
+
+    @gen_test
+    async def test_a_key_of_another_type_is_not_reported_as_an_outage(self) -> None:
+        await self.client.set(self.prefix + "s1", "not a hash")
+        with pytest.raises(tus.StoreDataError, match="WRONGTYPE"):
+            await self.store.update("s1", {"a": "1"}, (), TTL)
+        manager = tus.SessionManager(tus.Config(secret="k" * 32, store=self.store))
+        with self.assertLogs("tornado_user_session", logging.WARNING) as logs:
+            manager.store_failed(tus.StoreDataError("WRONGTYPE"))
+            manager.store_failed(tus.StoreDataError("WRONGTYPE"))
+        assert not any("unavailable" in line for line in logs.output)
+        assert len(logs.output) == 2
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestForeignRecordsOverHttp(SessionTestCase):
+    redis_url: str
+
+    def make_store(self) -> tus.RedisStore:
+        self.prefix = f"test:{uuid.uuid4().hex}:"
+        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
+
+    @gen_test
+    async def test_a_foreign_record_gives_a_fresh_session_not_a_500_or_503(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        session_id = self.session_id(browser)
+        client = self.store.client
+        await client.delete(self.prefix + str(session_id))
+        await client.set(self.prefix + str(session_id), "another app's value")
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            response = await browser.fetch("/session")
+        assert response.code == 200
+        assert json.loads(response.body) == {"id": None, "session": {}}
+        assert (await browser.fetch("/session", "POST", {"a": 1})).code == 200
