@@ -41,7 +41,9 @@ class Change(tus.UserSessionMixin, tornado.web.RequestHandler):
 
 
 def session_app(store: tus.Store) -> tornado.web.Application:
-    app = tornado.web.Application([(r"/read", Read), (r"/change", Change), *tus.routes()])
+    app = tornado.web.Application(
+        [(r"/read", Read), (r"/change", Change), *tus.routes(start=tus.GuestStartHandler)]
+    )
     tus.init(app, secret=SECRET, store=store)
     return app
 

@@ -17,12 +17,16 @@ import argparse
 import asyncio
 import errno
 import sys
+from pathlib import Path
 from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
 from tornado.escape import xhtml_escape
+
+# The library of this checkout, not whichever one is installed (an editable install of another).
+sys.path.insert(0, str(Path(__file__).parent.parent))
 
 import tornado_user_session as tus
 
@@ -59,6 +63,7 @@ class Login(tus.StartHandler):
 
 class WhoAmI(tus.UserSessionMixin, tornado.web.RequestHandler):
     def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")  # never a 304 or a cached page of a user
         self.write({"user": self.current_user})
 
 
@@ -109,11 +114,12 @@ def make_victim(xsrf: bool) -> tornado.web.Application:
 
 
 def make_attacker(victim: str) -> tornado.web.Application:
-    login = {"username": "attacker", "password": PASSWORD, "_xsrf": "made-up"}
+    xsrf = {"_xsrf": "made-up"}  # the attacker cannot read the visitor's own token
+    login = {"username": "attacker", "password": PASSWORD, **xsrf}
     return tornado.web.Application(
         [
             (r"/login", Forged, {"action": victim + "/user-session/start", "fields": login}),
-            (r"/logout", Forged, {"action": victim + "/user-session/destroy", "fields": {}}),
+            (r"/logout", Forged, {"action": victim + "/user-session/destroy", "fields": xsrf}),
         ]
     )
 
@@ -140,6 +146,7 @@ async def main() -> None:
     parser.add_argument("attacker_port", type=int)
     parser.add_argument("--xsrf", action="store_true", help="turn on Tornado's xsrf_cookies")
     args = parser.parse_args()
+    print(f"victim: tornado_user_session from {tus.__file__}", file=sys.stderr, flush=True)
     # The attacker first: once the victim answers on 127.0.0.1, both sites are up.
     make_attacker(f"http://localhost:{args.victim_port}").listen(args.attacker_port, "127.0.0.2")
     listen_on_localhost(make_victim(args.xsrf), args.victim_port)

@@ -52,9 +52,9 @@ class CountingStore(tus.MemoryStore):
         self.calls.append("update")
         return await super().update(session_id, changed, removed, ttl)
 
-    async def delete(self, session_id: str) -> None:
+    async def delete(self, session_id: str) -> bool:
         self.calls.append("delete")
-        await super().delete(session_id)
+        return await super().delete(session_id)
 
 
 class SlowStore(tus.MemoryStore):
@@ -96,9 +96,9 @@ class DownStore(tus.MemoryStore):
         self._check()
         return await super().update(session_id, changed, removed, ttl)
 
-    async def delete(self, session_id: str) -> None:
+    async def delete(self, session_id: str) -> bool:
         self._check()
-        await super().delete(session_id)
+        return await super().delete(session_id)
 
 
 class Dashboard(tus.UserSessionMixin, tornado.web.RequestHandler):
@@ -139,7 +139,7 @@ def make_app(*handlers: Any, settings: dict[str, Any] | None = None, **options: 
             (r"/session", SessionPage),
             (r"/untouched", Untouched),
             *handlers,
-            *tus.routes(),
+            *tus.routes(start=tus.GuestStartHandler),
         ],
         login_url="/login",
         **(settings or {}),

@@ -5,9 +5,6 @@ Each test saves a screenshot of its last page to ``test-artifacts/`` when it fai
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,30 +13,17 @@ from typing import Any
 
 import pytest
 
-from servers import CHROMIUM_ARGS, REPORTS, free_port, missing, wait_for_port
+from servers import free_port, wait_for_port
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - the fixtures say how to get it
-    sync_playwright = None  # type: ignore[assignment]
+    from playwright.sync_api import Browser, Page, expect
+except ImportError:  # pragma: no cover - the chromium fixture says how to get it
+    expect = None  # type: ignore[assignment]
+
+pytest_plugins = ["browsing"]  # the chromium and page fixtures
 
 ROOT = Path(__file__).parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse"
-
-
-# Module scope: while Playwright's sync API is open, no other event loop can run in this thread.
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    if path is None:
-        missing("chromium", "install Debian's chromium (apt-get install -y chromium)")
-    if sync_playwright is None:
-        missing("chromium", "install Playwright for Python (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def serve_demo(*options: str) -> tuple[str, subprocess.Popen[bytes]]:
@@ -58,20 +42,6 @@ def demo(request: pytest.FixtureRequest) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(10)
-
-
-@pytest.fixture
-def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page in a fresh browser context (a person of its own), screenshotted if the test fails."""
-    context = chromium.new_context()
-    page = context.new_page()
-    yield page
-    call = request.node.stash.get(REPORTS, {}).get("call")
-    if call is None or call.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    context.close()
 
 
 def log_in(page: Page, base: str, password: str = PASSWORD) -> None:

@@ -228,9 +228,7 @@ class TestTheDefaultStartRouteIsSafe(SessionTestCase):
         with self.assertLogs("tornado.application", logging.ERROR) as logs:
             response = await self.browser().fetch("/not-a-mapping", "POST")
         assert response.code == 500
-        assert "NotAMapping.authenticate() must return a mapping or None" in "\n".join(
-            logs.output
-        )
+        assert "NotAMapping.authenticate() must return a mapping or None" in "\n".join(logs.output)
 
 
 class TestGuestSessions(AsyncHTTPTestCase):
@@ -241,7 +239,9 @@ class TestGuestSessions(AsyncHTTPTestCase):
 
     @gen_test
     async def test_a_guest_session_starter_is_there_when_asked_for_by_name(self) -> None:
-        response = await self.http_client.fetch(self.get_url("/user-session/start"), method="POST", body="")
+        response = await self.http_client.fetch(
+            self.get_url("/user-session/start"), method="POST", body=""
+        )
         assert set(json.loads(response.body)["user"]) == {"_id"}
 
 

@@ -178,7 +178,7 @@ def test_init_twice_on_one_application_is_refused() -> None:
 
 
 def test_a_memory_store_served_from_two_live_loops_is_refused_clearly() -> None:
-    clock, store, app = purging_app()
+    _clock, _store, app = purging_app()
     manager: tus.SessionManager = app.settings["user_session"]
     first = asyncio.new_event_loop()
     second = asyncio.new_event_loop()

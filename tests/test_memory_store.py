@@ -31,9 +31,13 @@ def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
-async def fill(store: tus.MemoryStore, count: int, ttl: float = TTL, start: int = 0) -> None:
+async def fill(
+    store: tus.MemoryStore, count: int, ttl: float = TTL, start: int = 0, user: bool = False
+) -> None:
+    """Create sessions s<start>..., anonymous, or logged in (with a ``user`` key)."""
     for n in range(start, start + count):
-        await store.create(f"s{n}", {"n": str(n)}, ttl)
+        record = {"n": str(n), "user": "{}"} if user else {"n": str(n)}
+        await store.create(f"s{n}", record, ttl)
 
 
 def test_max_sessions_must_be_a_positive_integer() -> None:
@@ -48,11 +52,11 @@ def test_the_default_bound_is_100000_sessions() -> None:
 
 def test_past_max_sessions_the_least_recently_used_is_evicted() -> None:
     async def scenario() -> None:
-        store = tus.MemoryStore(max_sessions=3, clock=FakeClock())
-        await fill(store, 3)  # s0 s1 s2
+        store = tus.MemoryStore(max_sessions=4, max_anonymous_sessions=1, clock=FakeClock())
+        await fill(store, 3, user=True)  # s0 s1 s2
         await store.load("s0")  # s0 is now the most recently used
         await store.update("s1", {"n": "x"}, (), TTL)  # and s1 after it
-        await store.create("s3", {}, TTL)
+        await store.create("s3", {"user": "{}"}, TTL)
         assert len(store) == 3
         assert await store.load("s2") is None
         assert {n for n in ("s0", "s1", "s3") if await store.load(n) is not None} == {

@@ -6,7 +6,17 @@ import pytest
 
 import tornado_user_session as tus
 
-MODULES = {"config", "errors", "handlers", "manager", "mixin", "session", "signing", "stores"}
+MODULES = {
+    "config",
+    "errors",
+    "handlers",
+    "manager",
+    "mixin",
+    "protection",
+    "session",
+    "signing",
+    "stores",
+}
 LAZY = {"RedisStore"}  # imported on first use: it needs an optional package
 
 

@@ -34,13 +34,22 @@ class TestQuickStart(AsyncHTTPTestCase):
         super().tearDown()
 
     @gen_test
-    async def test_the_quick_start_logs_in_counts_visits_and_logs_out(self) -> None:
+    async def test_the_quick_start_checks_the_password_counts_visits_and_logs_out(self) -> None:
         browser = Browser(self.http_client, self.get_url(""))
         anonymous = await browser.fetch("/dashboard")
         assert anonymous.code == 302
         assert anonymous.headers["Location"] == "/?next=%2Fdashboard"
-        assert (await browser.json("/user-session/start", "POST"))["ok"] is True
-        assert await browser.json("/dashboard") == {"visits": 1}
-        assert await browser.json("/dashboard") == {"visits": 2}
+        form = await browser.fetch("/?next=%2Fdashboard")
+        assert b'action="/user-session/start?next=%2Fdashboard"' in form.body
+        wrong = await browser.fetch("/user-session/start", "POST", "name=ada&password=guess")
+        assert wrong.code == 401
+        assert not browser.cookies
+        login = await browser.fetch(
+            "/user-session/start?next=%2Fdashboard", "POST", "name=ada&password=change+me"
+        )
+        assert login.code == 303
+        assert login.headers["Location"] == "/dashboard"
+        assert await browser.json("/dashboard") == {"name": "ada", "visits": 1}
+        assert await browser.json("/dashboard") == {"name": "ada", "visits": 2}
         assert await browser.json("/user-session/destroy", "POST") == {"ok": True}
         assert (await browser.fetch("/dashboard")).code == 302

@@ -4,7 +4,9 @@
 
     import tornado_user_session as tus
 
-    app = tornado.web.Application([(r"/dashboard", Dashboard), *tus.routes()], login_url="/")
+    app = tornado.web.Application(
+        [(r"/dashboard", Dashboard), *tus.routes(start=Login)], login_url="/"
+    )
     tus.init(app, secret="...")
 """
 
@@ -16,10 +18,11 @@ from .errors import (
     ConfigError,
     MissingDependencyError,
     SessionError,
+    StoreDataError,
     StoreError,
     UnstorableValueError,
 )
-from .handlers import DestroyHandler, StartHandler, local_path, routes
+from .handlers import DestroyHandler, GuestStartHandler, StartHandler, local_path, routes
 from .manager import SessionManager, init
 from .mixin import UserSessionMixin
 from .session import Session
@@ -44,6 +47,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DestroyHandler",
+    "GuestStartHandler",
     "MemoryStore",
     "MissingDependencyError",
     "RedisStore",
@@ -52,6 +56,7 @@ __all__ = [
     "SessionManager",
     "StartHandler",
     "Store",
+    "StoreDataError",
     "StoreError",
     "UnstorableValueError",
     "UserSessionMixin",

@@ -67,6 +67,15 @@ class Config:
     :param secure: the cookie's Secure flag: ``"auto"`` (default) sets it when
         the request came over https, which behind a proxy Tornado knows only
         when the server runs with ``xheaders=True``; True always, False never.
+    :param cache_headers: keep shared caches from storing one visitor's page for
+        another (default True): a response that sets or clears the session cookie
+        gets ``Cache-Control: private, no-store`` unless its handler set a
+        Cache-Control of its own, and a response whose handler read the session
+        gets ``Vary: Cookie``.
+    :param max_session_bytes: the largest session that is stored, in bytes of JSON
+        text over all its keys and values (default 64 KiB). A bigger one fails the
+        save with :class:`~tornado_user_session.UnstorableValueError`, and the
+        stored session stays as it was.
     """
 
     def __init__(
@@ -85,6 +94,8 @@ class Config:
         httponly: bool = True,
         samesite: Literal["Lax", "Strict", "None"] | None = "Lax",
         secure: bool | Literal["auto"] = "auto",
+        cache_headers: bool = True,
+        max_session_bytes: int = 64 * 1024,
     ) -> None:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise ConfigError("name", f"must be a cookie name (letters, digits, -_.), not {name!r}")
@@ -117,6 +128,16 @@ class Config:
                 "samesite", "'None' needs a Secure cookie: browsers drop it otherwise"
             )
         self.secure = secure
+        self.cache_headers = _flag("cache_headers", cache_headers)
+        if (
+            isinstance(max_session_bytes, bool)
+            or not isinstance(max_session_bytes, int)
+            or max_session_bytes < 1
+        ):
+            raise ConfigError(
+                "max_session_bytes", f"must be a positive integer, not {max_session_bytes!r}"
+            )
+        self.max_session_bytes = max_session_bytes
 
     def cookie_header(self, value: str | None, *, https: bool) -> str:
         """The ``Set-Cookie`` header that sets the session cookie to *value*, or clears it (None).

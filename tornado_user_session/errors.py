@@ -6,6 +6,7 @@ Every error descends from :class:`SessionError`::
     ├── ConfigError            (also ValueError)  a bad option given to init()
     ├── UnstorableValueError   (also TypeError)   a session value that JSON cannot hold
     ├── StoreError                                the store failed; raised from its own error
+    │   └── StoreDataError                        it answered, but refused the data (not an outage)
     └── MissingDependencyError (also ImportError) an optional store's package is not installed
 
 A missing, tampered or expired session cookie is not an error: it means "no session".
@@ -50,6 +51,15 @@ class StoreError(SessionError):
     """The session store could not be reached or failed.
 
     Raised ``from`` the store's own exception. The mixin answers it with a 503.
+    """
+
+
+class StoreDataError(StoreError):
+    """The store answered, but refused an operation on the data it holds.
+
+    For example a key of another type where a session should be (another
+    application sharing the key prefix). The mixin answers it with a 503 as any
+    store failure, but it is logged as an error each time, never as an outage.
     """
 
 

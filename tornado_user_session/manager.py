@@ -13,9 +13,10 @@ from tornado.ioloop import PeriodicCallback
 
 from ._bounded import BoundedDict
 from .config import Config, option_names
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, SessionError, StoreDataError, StoreError, UnstorableValueError
 from .session import Session
 from .signing import CookieSigner
+from .stores.base import Record
 
 log = logging.getLogger("tornado_user_session")
 
@@ -49,7 +50,7 @@ class SessionManager:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = config.store
-        self.signer = CookieSigner(config.secrets)
+        self.signer = CookieSigner(config.secrets, cookie_name=config.name)
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
         self._store_down = False
@@ -58,7 +59,11 @@ class SessionManager:
         )
 
     def new_session_id(self) -> str:
-        """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe."""
+        """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe.
+
+        An override must return URL-safe base64 characters (``A-Z a-z 0-9 - _``) only,
+        at most 84 of them: the cookie accepts no other text.
+        """
         return secrets.token_urlsafe(32)
 
     async def load(self, cookie: str | None) -> Session:
@@ -80,7 +85,7 @@ class SessionManager:
             return Session()
         try:
             return Session(session_id, record)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep for the parser: not ours
             log.warning("tornado_user_session: a stored session is not valid JSON; ignoring it")
             return Session()
 
@@ -93,13 +98,34 @@ class SessionManager:
         if session.id is None:
             if not session and not config.save_uninitialized:
                 return None
-            return PendingSave(True, session.record(), [])
-        changed, removed = session.changes()
+            record = session.record()
+            self._check_size(record)
+            return PendingSave(True, record, [])
+        record = session.record()
+        changed, removed = session.changes(record)
         if config.resave:
-            changed = session.record()
+            changed = record
         elif not (changed or removed or config.rolling):
             return None
+        if changed:
+            self._check_size(record)
         return PendingSave(False, changed, removed)
+
+    def _check_size(self, record: Record) -> None:
+        """Refuse a session bigger than ``max_session_bytes`` of JSON text."""
+        limit = self.config.max_session_bytes
+        size = sum(map(len, record)) + sum(map(len, record.values()))
+        if size * 4 <= limit:  # a character is at most 4 bytes of UTF-8
+            return
+        size = sum(len(key.encode()) + len(text.encode()) for key, text in record.items())
+        if size > limit:
+            biggest = max(record, key=lambda key: len(record[key]))
+            raise UnstorableValueError(
+                biggest,
+                record[biggest],
+                f"the session would be {size} bytes of JSON text, over "
+                f"max_session_bytes={limit} (its biggest key is {biggest!r})",
+            )
 
     async def save(self, session: Session, pending: PendingSave) -> bool:
         """Write *pending* to the store.
@@ -140,25 +166,38 @@ class SessionManager:
     async def regenerate(self, session: Session) -> None:
         """Delete *session*'s stored record; its values are stored anew under a new id on save.
 
+        If the record was already gone (a logout landed meanwhile), the values go
+        with it: what a logout deleted never comes back.
+
         :raises StoreError: if the store fails.
         """
-        await self._delete(session, keep_values=True)
+        session.forget(keep_values=await self._delete(session) is not False)
 
     async def destroy(self, session: Session) -> None:
         """Delete *session*'s stored record and empty it.
 
         :raises StoreError: if the store fails.
         """
-        await self._delete(session, keep_values=False)
+        await self._delete(session)
+        session.forget(keep_values=False)
 
-    async def _delete(self, session: Session, *, keep_values: bool) -> None:
-        if session.id is not None:
-            await self.store.delete(session.id)
-            self._store_answered()
-        session.forget(keep_values=keep_values)
+    async def _delete(self, session: Session) -> bool | None:
+        """Delete the stored record: whether there was one, None for a session never stored."""
+        if session.id is None:
+            return None
+        existed = await self.store.delete(session.id)
+        self._store_answered()
+        return existed
 
     def store_failed(self, error: StoreError) -> None:
-        """Note that the store failed: the first failure of an outage is logged at WARNING."""
+        """Note that the store failed: the first failure of an outage is logged at WARNING.
+
+        A :class:`~tornado_user_session.StoreDataError` is no outage: it is logged
+        at ERROR each time.
+        """
+        if isinstance(error, StoreDataError):
+            log.error("tornado_user_session: the session store refused an operation: %s", error)
+            return
         if not self._store_down:
             self._store_down = True
             log.warning(
@@ -176,11 +215,22 @@ class SessionManager:
 
         Called by the mixin on each request: :func:`init` may run before the loop
         that serves requests exists. Does nothing for stores that expire records
-        themselves.
+        themselves. A store that needs a purge lives in one process and one loop: a
+        new loop takes over once the previous one is closed.
+
+        :raises SessionError: when a second loop serves the application while the
+            first still runs (IOLoops on several threads), which such a store,
+            not being thread-safe, cannot serve.
         """
         loop = asyncio.get_running_loop()
         if self._purger_loop is loop or not self.store.needs_purge:
             return
+        if self._purger_loop is not None and not self._purger_loop.is_closed():
+            raise SessionError(
+                f"{type(self.store).__name__} serves one IOLoop per process, and this "
+                "application is already served by another loop that is still open: serve "
+                "it from one loop, or keep sessions in a shared store such as RedisStore"
+            )
         if self._purger is not None:
             self._purger.stop()
         self._purger_loop = loop
@@ -222,8 +272,12 @@ def init(app: tornado.web.Application, **options: Any) -> SessionManager:
     defaults to the application's ``cookie_secret``.
 
     :returns: the manager, also stored as ``app.settings["user_session"]``.
-    :raises ConfigError: naming the first unknown or invalid option.
+    :raises ConfigError: naming the first unknown or invalid option, or if *app*
+        already has user sessions (a second manager would leave the first one's
+        store and timer running, unused).
     """
+    if SETTINGS_KEY in app.settings:
+        raise ConfigError("app", "tus.init() was already called for this application")
     known = option_names()
     for option in options:
         if option not in known:

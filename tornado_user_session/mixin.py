@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 from tornado import httputil
 
+from . import protection
 from .errors import StoreError
 from .manager import SETTINGS_KEY, PendingSave, SessionManager
 from .session import Session
+from .stores.base import USER_KEY
 
 if TYPE_CHECKING:
     from asyncio import Future
@@ -41,13 +43,28 @@ class UserSessionMixin(_Handler):
     saves nothing. A handler that flushes its headers early should call
     :meth:`save_session` first, since the cookie cannot be sent after them. A
     store that fails gives a 503.
+
+    :raises TypeError: when a class puts the mixin after ``RequestHandler`` in its
+        bases, where its methods would never be called.
     """
 
     _user_session: Session | None = None
+    _session_read = False
     _session_saving: asyncio.Task[None] | None = None
     _session_finishing = False
     _session_cookie_header: str | None = None
     _session_manager: SessionManager | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        handler = tornado.web.RequestHandler
+        if handler in mro and mro.index(handler) < mro.index(UserSessionMixin):
+            raise TypeError(
+                f"{cls.__qualname__}: put UserSessionMixin first in the bases, before "
+                "RequestHandler (class H(tus.UserSessionMixin, tornado.web.RequestHandler)); "
+                "after it, its prepare() and get_current_user() are never called"
+            )
 
     @property
     def session_manager(self) -> SessionManager:
@@ -73,6 +90,7 @@ class UserSessionMixin(_Handler):
                 "self.session is ready once prepare() has run: "
                 "a handler that overrides prepare() must call `await super().prepare()` first"
             )
+        self._session_read = True  # the response depends on the cookie: Vary: Cookie
         return self._user_session
 
     async def prepare(self) -> None:
@@ -84,8 +102,12 @@ class UserSessionMixin(_Handler):
             self._user_session = Session()
             return
         # Tornado's own parser, without the Morsel objects get_cookie() builds for every
-        # cookie of the request: a tenth of the cost.
-        cookie = httputil.parse_cookie(header).get(manager.config.name)
+        # cookie of the request: a tenth of the cost. It also unquotes a value: only the
+        # exact text the library set is taken.
+        name = manager.config.name
+        cookie = httputil.parse_cookie(header).get(name)
+        if cookie is not None and f"{name}={cookie}" not in header:
+            cookie = None
         try:
             self._user_session = await manager.load(cookie)
         except StoreError as exc:
@@ -94,7 +116,7 @@ class UserSessionMixin(_Handler):
 
     def get_current_user(self) -> Any:
         """Return ``session["user"]``, or None when nobody is logged in."""
-        return self.session.get("user")
+        return self.session.get(USER_KEY)
 
     def new_user_id(self) -> str:
         """Return the ``_id`` of a new session user: 128 random bits as 32 hex digits."""
@@ -105,7 +127,11 @@ class UserSessionMixin(_Handler):
 
         The old session id is deleted from the store at once, so an id known
         before login (a fixation attack) is worthless after it. Other keys of the
-        session are kept. ``current_user`` is the new user from here on.
+        session are kept, unless the old record was already gone (a logout that
+        landed while this login ran: its data stays gone); call
+        ``self.session.clear()`` first to leave them all behind, so that nothing
+        planted in an anonymous session follows the user into their account.
+        ``current_user`` is the new user from here on, and the XSRF token is new.
 
         :returns: the new session user.
         :raises TypeError: if a field is named ``_id``, which is the library's.
@@ -118,14 +144,16 @@ class UserSessionMixin(_Handler):
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
         user = {"_id": self.new_user_id(), **fields}
-        session["user"] = user
+        session[USER_KEY] = user
         self.current_user = user
+        protection.rotate_xsrf_token(self)
         return user
 
     async def destroy_user_session(self) -> None:
         """Log out: delete the session from the store, empty it and clear its cookie.
 
-        A request still in flight on the same session cannot bring it back.
+        A request still in flight on the same session cannot bring it back. The
+        XSRF token is replaced too.
         """
         manager = self.session_manager
         try:
@@ -134,6 +162,7 @@ class UserSessionMixin(_Handler):
             raise self._store_unavailable(exc) from exc
         self._send_session_cookie(None)
         self.current_user = None
+        protection.rotate_xsrf_token(self)
 
     async def save_session(self) -> None:
         """Save the session now and set its cookie, rather than when the response finishes.
@@ -155,7 +184,10 @@ class UserSessionMixin(_Handler):
         if session is None or self._session_finishing or self.get_status() >= 500:
             return super().finish(chunk)
         self._session_finishing = True
-        pending = self.session_manager.pending_save(session)
+        manager = self.session_manager
+        if self._session_read and manager.config.cache_headers:
+            protection.vary_on_cookie(self)
+        pending = manager.pending_save(session)
         if pending is None:
             return super().finish(chunk)
         # Run the save at once: a store that answers without waiting (the in-memory one)
@@ -206,10 +238,13 @@ class UserSessionMixin(_Handler):
         response the later one wins. Tornado's set_cookie() would build it anew on
         every save, at the cost of a tenth of a bare request.
         """
-        header = self.session_manager.cookie_header(session_id, https=self._https)
+        manager = self.session_manager
+        header = manager.cookie_header(session_id, https=self._https)
         if header != self._session_cookie_header:
             self.add_header("Set-Cookie", header)
             self._session_cookie_header = header
+            if manager.config.cache_headers:
+                protection.mark_private(self)
 
     @property
     def _https(self) -> bool:

@@ -142,19 +142,18 @@ class Session(MutableMapping[str, Any]):
         """
         return {key: encode(key, value) for key, value in self._data.items()}
 
-    def changes(self) -> tuple[dict[str, str], list[str]]:
+    def changes(self, record: Record | None = None) -> tuple[dict[str, str], list[str]]:
         """Return what changed since the session was loaded or saved.
 
+        :param record: this session's :meth:`record`, when the caller has it already.
         :returns: the JSON text of every key set or changed, and the keys removed.
         :raises UnstorableValueError: if a value cannot be stored as JSON.
         """
+        if record is None:
+            record = self.record()
         stored = self._stored
-        changed = {}
-        for key, value in self._data.items():
-            text = encode(key, value)
-            if stored.get(key) != text:
-                changed[key] = text
-        removed = [key for key in stored if key not in self._data]
+        changed = {key: text for key, text in record.items() if stored.get(key) != text}
+        removed = [key for key in stored if key not in record]
         return changed, removed
 
     def saved(self, session_id: str, changed: Record, removed: list[str]) -> None:

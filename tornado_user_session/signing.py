@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 
 from itsdangerous import BadSignature, Signer
@@ -11,7 +12,8 @@ from itsdangerous.signer import HMACAlgorithm
 
 from ._bounded import BoundedDict
 
-#: Keeps these signatures apart from any other use of the same secret.
+#: Keeps these signatures apart from any other use of the same secret; the cookie's name
+#: is added to it, so that two applications sharing a secret cannot swap cookies.
 SALT = "tornado_user_session.cookie"
 
 #: How many verified cookie values a signer remembers.
@@ -20,6 +22,12 @@ VERIFIED_CACHE_SIZE = 10_000
 #: A session cookie is a 43-character id, a dot and a 43-character signature;
 #: anything much longer is refused before any HMAC is computed.
 MAX_COOKIE_LENGTH = 128
+
+# The exact text sign() makes: a URL-safe id, a dot, and 32 bytes of unpadded URL-safe
+# base64 whose last character has its two unused bits clear. Lenient base64 would also
+# take padding, stray characters or a twin last character for the same signature; this
+# shape admits exactly one text per session, checked before any HMAC.
+_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 
 
 class _HMACSHA256(HMACAlgorithm):
@@ -35,10 +43,10 @@ class _HMACSHA256(HMACAlgorithm):
 class _Signer(Signer):
     """An itsdangerous Signer that derives each key once, not on every cookie."""
 
-    def __init__(self, secrets: Sequence[bytes]) -> None:
+    def __init__(self, secrets: Sequence[bytes], salt: str) -> None:
         super().__init__(
             list(secrets),
-            salt=SALT,
+            salt=salt,
             key_derivation="hmac",
             digest_method=hashlib.sha256,
             algorithm=_HMACSHA256(),
@@ -58,6 +66,11 @@ class CookieSigner:
 
     :param secrets: the keys, oldest first: the last one signs, every one
         verifies, so a new key can be added without logging anybody out.
+    :param cookie_name: the cookie's name, part of the salt: a value signed for one
+        cookie name is refused under another, even with the same secret.
+
+    Only the exact text :meth:`sign` makes is accepted (see ``_SHAPE``), so a
+    session has one cookie value, which can be logged or blocked by its text.
 
     The cookie values it has made or verified lately are remembered (up to
     :data:`VERIFIED_CACHE_SIZE`), so that a returning cookie costs a dictionary
@@ -66,8 +79,8 @@ class CookieSigner:
     cannot accept a value that verification would refuse.
     """
 
-    def __init__(self, secrets: Sequence[bytes]) -> None:
-        self._signer = _Signer(secrets)
+    def __init__(self, secrets: Sequence[bytes], *, cookie_name: str) -> None:
+        self._signer = _Signer(secrets, f"{SALT}:{cookie_name}")
         # cookie value -> session id
         self._verified: BoundedDict[str, str] = BoundedDict(VERIFIED_CACHE_SIZE)
 
@@ -84,6 +97,8 @@ class CookieSigner:
         session_id = self._verified.get(value)
         if session_id is not None:
             return session_id
+        if not _SHAPE.fullmatch(value):
+            return None
         try:
             session_id = self._signer.unsign(value).decode("ascii")
         except (BadSignature, UnicodeError):

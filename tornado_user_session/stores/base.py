@@ -10,6 +10,10 @@ from typing import ClassVar
 #: JSON text of its value. Stores never parse the text, they only keep it.
 Record = Mapping[str, str]
 
+#: The key under which a logged-in session holds its user. A store that must evict
+#: sessions to stay within a bound evicts the others (anonymous visitors') first.
+USER_KEY = "user"
+
 
 class Store(abc.ABC):
     """Keeps session records between requests, keyed by session id.
@@ -18,7 +22,10 @@ class Store(abc.ABC):
     Every method is a coroutine, so a store may talk to a server without blocking
     the IOLoop. A store whose backend fails raises
     :class:`~tornado_user_session.errors.StoreError` from the backend's error; the
-    mixin answers that with a 503.
+    mixin answers that with a 503; one that finds data it cannot use under a
+    session's key (written by something else) treats it as no session in
+    :meth:`load`, and raises :class:`~tornado_user_session.errors.StoreDataError`
+    from a write.
 
     Lifetimes are in seconds. A record is never served once its lifetime has run
     out, whether or not it has been purged yet, and reading a record does not
@@ -57,8 +64,12 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def delete(self, session_id: str) -> None:
-        """Remove the record; do nothing if there is none."""
+    async def delete(self, session_id: str) -> bool:
+        """Remove the record and return whether there was one (False if unknown or expired).
+
+        A login uses the answer: when its old record is already gone (a logout
+        landed meanwhile), it does not carry the old values into the new session.
+        """
 
     def purge(self, limit: int) -> int:
         """Remove at most *limit* expired records and return how many were removed.

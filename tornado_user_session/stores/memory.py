@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Record, Store
+from .base import USER_KEY, Record, Store
+
+log = logging.getLogger("tornado_user_session")
 
 # A session as held here: its expiry time, then its keys and texts, alternating. A flat
 # tuple of strings is about a third the size of an object holding a dict, and the cyclic
@@ -33,14 +36,22 @@ class MemoryStore(Store):
 
     Sessions die with the process and are not shared with other processes: a
     deployment with several processes or hosts needs a shared store such as
-    :class:`~tornado_user_session.RedisStore`.
+    :class:`~tornado_user_session.RedisStore`. It is not thread-safe: serve it
+    from one IOLoop per process, as Tornado applications usually are
+    (:func:`~tornado_user_session.init` refuses a second loop running at once).
 
     :param max_sessions: how many sessions it holds at most (default 100,000:
         about 350 bytes each plus their data, tens of megabytes for small sessions,
-        enough for any one process). When a new session would go over it, the least
-        recently used session (read or saved) is evicted.
+        enough for any one process).
+    :param max_anonymous_sessions: how many of those may be anonymous, with no
+        ``user`` key (default a tenth of *max_sessions*). Each kind evicts its own
+        least recently used session (read or saved) when it is full, so a flood of
+        requests that create anonymous sessions never pushes a logged-in user out.
+        Evictions of logged-in sessions are logged at WARNING, at most once a
+        minute, with their count.
     :param clock: the time source, in seconds; inject a fake one in tests.
-    :raises ConfigError: if *max_sessions* is not a positive integer.
+    :raises ConfigError: if *max_sessions* is not a positive integer, or
+        *max_anonymous_sessions* not an integer from 0 to ``max_sessions - 1``.
 
     An expired session is never served. :func:`~tornado_user_session.init` calls
     :meth:`purge` every ``store_check_period`` seconds; it removes expired sessions
@@ -53,63 +64,121 @@ class MemoryStore(Store):
     needs_purge = True
 
     def __init__(
-        self, max_sessions: int = 100_000, *, clock: Callable[[], float] = time.monotonic
+        self,
+        max_sessions: int = 100_000,
+        *,
+        max_anonymous_sessions: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
             raise ConfigError("max_sessions", f"must be a positive integer, not {max_sessions!r}")
+        if max_anonymous_sessions is None:
+            max_anonymous_sessions = max_sessions // 10
+        if (
+            isinstance(max_anonymous_sessions, bool)
+            or not isinstance(max_anonymous_sessions, int)
+            or not 0 <= max_anonymous_sessions < max_sessions
+        ):
+            raise ConfigError(
+                "max_anonymous_sessions",
+                f"must be an integer from 0 to max_sessions - 1 ({max_sessions - 1}), "
+                f"not {max_anonymous_sessions!r}",
+            )
         self.max_sessions = max_sessions
+        self.max_anonymous_sessions = max_anonymous_sessions
         self._clock = clock
-        self._sessions: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
+        # Least recently used first, logged-in and anonymous sessions apart.
+        self._users: OrderedDict[str, _Entry] = OrderedDict()
+        self._anonymous: OrderedDict[str, _Entry] = OrderedDict()
+        self._evicted_users = 0
+        self._evictions_logged_at: float | None = None
 
     def __len__(self) -> int:
         """The number of sessions held, expired ones not yet purged included."""
-        return len(self._sessions)
+        return len(self._users) + len(self._anonymous)
 
     async def load(self, session_id: str) -> dict[str, str] | None:
-        entry = self._sessions.get(session_id)
+        sessions = self._users
+        entry = sessions.get(session_id)
         if entry is None:
-            return None
+            sessions = self._anonymous
+            entry = sessions.get(session_id)
+            if entry is None:
+                return None
         if entry[0] <= self._clock():
-            del self._sessions[session_id]
+            del sessions[session_id]
             return None
-        self._sessions.move_to_end(session_id)
+        sessions.move_to_end(session_id)
         return _unpack(entry)
 
     async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        sessions = self._sessions
-        sessions.pop(session_id, None)
-        while len(sessions) >= self.max_sessions:
-            sessions.popitem(last=False)
-        sessions[session_id] = _pack(self._clock() + ttl, record)
+        self._users.pop(session_id, None)
+        self._anonymous.pop(session_id, None)
+        self._put(session_id, _pack(self._clock() + ttl, record), USER_KEY in record)
 
     async def update(
         self, session_id: str, changed: Record, removed: Collection[str], ttl: float
     ) -> bool:
-        sessions = self._sessions
-        entry = sessions.get(session_id)
         now = self._clock()
+        sessions = self._users
+        entry = sessions.pop(session_id, None)
+        if entry is None:
+            sessions = self._anonymous
+            entry = sessions.pop(session_id, None)
         if entry is None or entry[0] <= now:
-            sessions.pop(session_id, None)
             return False
         record = _unpack(entry)
         record.update(changed)
         for key in removed:
             record.pop(key, None)
-        sessions[session_id] = _pack(now + ttl, record)
-        sessions.move_to_end(session_id)
+        self._put(session_id, _pack(now + ttl, record), USER_KEY in record)
         return True
 
-    async def delete(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+    async def delete(self, session_id: str) -> bool:
+        entry = self._users.pop(session_id, None) or self._anonymous.pop(session_id, None)
+        return entry is not None and entry[0] > self._clock()
 
     def purge(self, limit: int) -> int:
-        sessions = self._sessions
         now = self._clock()
         removed = 0
-        while removed < limit and sessions:
-            session_id, entry = next(iter(sessions.items()))
-            if entry[0] > now:
-                break
-            del sessions[session_id]
-            removed += 1
+        for sessions in (self._users, self._anonymous):
+            while removed < limit and sessions:
+                session_id, entry = next(iter(sessions.items()))
+                if entry[0] > now:
+                    break
+                del sessions[session_id]
+                removed += 1
+        if self._evicted_users:
+            self._log_evictions(now)  # the count of a burst that has ended
         return removed
+
+    def _put(self, session_id: str, entry: _Entry, logged_in: bool) -> None:
+        """Add a session as the most recently used of its kind, evicting within its bound."""
+        if logged_in:
+            sessions, bound = self._users, self.max_sessions - self.max_anonymous_sessions
+        else:
+            sessions, bound = self._anonymous, self.max_anonymous_sessions
+        if bound == 0:
+            return
+        while len(sessions) >= bound:
+            sessions.popitem(last=False)
+            if logged_in:
+                self._evicted_user()
+        sessions[session_id] = entry
+
+    def _evicted_user(self) -> None:
+        self._evicted_users += 1
+        self._log_evictions(self._clock())
+
+    def _log_evictions(self, now: float) -> None:
+        """Log the evictions of logged-in sessions counted so far, if none were this minute."""
+        logged_at = self._evictions_logged_at
+        if logged_at is None or now - logged_at >= 60:
+            count, self._evicted_users, self._evictions_logged_at = self._evicted_users, 0, now
+            log.warning(
+                "tornado_user_session: MemoryStore evicted %d logged-in session%s to stay "
+                "within max_sessions=%d; raise it, or keep sessions in Redis",
+                count,
+                "" if count == 1 else "s",
+                self.max_sessions,
+            )
