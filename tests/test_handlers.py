@@ -82,7 +82,7 @@ class TestStartHandler(SessionTestCase):
     )
 
     @gen_test
-    async def test_anybody_may_start_a_session_by_default(self) -> None:
+    async def test_a_guest_start_handler_logs_anybody_in_when_asked_for_by_name(self) -> None:
         answer = await self.browser().json("/user-session/start", "POST")
         assert answer["ok"] is True
         assert set(answer["user"]) == {"_id"}
@@ -229,20 +229,6 @@ class TestTheDefaultStartRouteIsSafe(SessionTestCase):
             response = await self.browser().fetch("/not-a-mapping", "POST")
         assert response.code == 500
         assert "NotAMapping.authenticate() must return a mapping or None" in "\n".join(logs.output)
-
-
-class TestGuestSessions(AsyncHTTPTestCase):
-    def get_app(self) -> tornado.web.Application:
-        app = tornado.web.Application(tus.routes(start=tus.GuestStartHandler))
-        tus.init(app, secret="g" * 32)
-        return app
-
-    @gen_test
-    async def test_a_guest_session_starter_is_there_when_asked_for_by_name(self) -> None:
-        response = await self.http_client.fetch(
-            self.get_url("/user-session/start"), method="POST", body=""
-        )
-        assert set(json.loads(response.body)["user"]) == {"_id"}
 
 
 class TestRoutesWithoutAStartHandler(AsyncHTTPTestCase):

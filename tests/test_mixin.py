@@ -747,3 +747,23 @@ def test_the_mixin_after_request_handler_is_a_type_error_at_class_creation() -> 
 
         class Wrong(tornado.web.RequestHandler, tus.UserSessionMixin):  # type: ignore[misc]
             pass
+
+
+class TestAnonymousFlood(SessionTestCase):
+    def make_store(self) -> tus.MemoryStore:
+        return tus.MemoryStore(max_sessions=1000, clock=self.clock)
+
+    @gen_test(timeout=60)
+    async def test_a_flood_of_anonymous_sessions_leaves_a_logged_in_user_logged_in(
+        self,
+    ) -> None:
+        user = self.browser()
+        await self.login(user, name="ada")
+        with self.assertNoLogs("tornado_user_session", logging.WARNING):
+            for _ in range(50):
+                responses = await asyncio.gather(
+                    *(self.browser().fetch("/session", "POST", {"cart": [1]}) for _ in range(100))
+                )
+                assert {response.code for response in responses} == {200}
+        assert len(self.store) <= 1000
+        assert (await user.fetch("/dashboard")).code == 200
