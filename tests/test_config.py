@@ -127,11 +127,11 @@ def test_a_short_secret_logs_a_warning(caplog: pytest.LogCaptureFixture) -> None
 
 def test_the_cookie_header_sets_and_clears_with_the_same_attributes() -> None:
     config = init(secret=SECRET, domain="example.test", samesite="Strict").config
-    assert config.cookie_header("abc.def", https=False) == (
+    assert config.cookie_header("abc.def", https=False, max_age=172800) == (
         "tornado-user-session=abc.def; Domain=example.test; HttpOnly; Max-Age=172800; "
         "Path=/; SameSite=Strict"
     )
-    assert config.cookie_header(None, https=False) == (
+    assert config.cookie_header(None, https=False, max_age=None) == (
         'tornado-user-session=""; Domain=example.test; expires=Thu, 01 Jan 1970 00:00:00 GMT; '
         "HttpOnly; Max-Age=0; Path=/; SameSite=Strict"
     )
@@ -139,10 +139,10 @@ def test_the_cookie_header_sets_and_clears_with_the_same_attributes() -> None:
 
 def test_secure_auto_follows_the_request_and_true_is_always() -> None:
     config = init(secret=SECRET).config
-    assert "; Secure" in config.cookie_header("v", https=True)
-    assert "Secure" not in config.cookie_header("v", https=False)
+    assert "; Secure" in config.cookie_header("v", https=True, max_age=1)
+    assert "Secure" not in config.cookie_header("v", https=False, max_age=1)
     always = init(secret=SECRET, secure=True, httponly=False, samesite=None).config
-    header = always.cookie_header("v", https=False)
+    header = always.cookie_header("v", https=False, max_age=1)
     assert "; Secure" in header
     assert "HttpOnly" not in header
     assert "SameSite" not in header

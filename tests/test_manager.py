@@ -160,12 +160,13 @@ def test_set_cookie_headers_are_made_once_per_session_and_bounded(
 ) -> None:
     monkeypatch.setattr("tornado_user_session.manager.COOKIE_HEADER_CACHE_SIZE", 2)
     manager = tus.SessionManager(tus.Config(secret=SECRET))
-    first = manager.cookie_header("s1", https=False)
-    assert manager.cookie_header("s1", https=False) is first
-    assert manager.cookie_header("s1", https=True).endswith("; SameSite=Lax; Secure")
-    manager.cookie_header("s2", https=False)
+    s1, s2 = tus.Session("s1"), tus.Session("s2")
+    first = manager.cookie_header(s1, https=False)
+    assert manager.cookie_header(s1, https=False) is first
+    assert manager.cookie_header(s1, https=True).endswith("; SameSite=Lax; Secure")
+    manager.cookie_header(s2, https=False)
     assert len(manager._cookie_headers) == 2
-    assert manager.cookie_header("s1", https=False) == first  # made again, the same
+    assert manager.cookie_header(s1, https=False) == first  # made again, the same
     assert manager.signer.unsign(first.split(";")[0].split("=", 1)[1]) == "s1"
 
 

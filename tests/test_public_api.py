@@ -7,9 +7,12 @@ import pytest
 import tornado_user_session as tus
 
 MODULES = {
+    "bookkeeping",
     "config",
     "errors",
+    "fresh",
     "handlers",
+    "lifetimes",
     "manager",
     "mixin",
     "protection",

@@ -22,6 +22,7 @@ from .errors import (
     StoreError,
     UnstorableValueError,
 )
+from .fresh import fresh_login_required
 from .handlers import DestroyHandler, GuestStartHandler, StartHandler, local_path, routes
 from .manager import SessionManager, init
 from .mixin import UserSessionMixin
@@ -60,6 +61,7 @@ __all__ = [
     "StoreError",
     "UnstorableValueError",
     "UserSessionMixin",
+    "fresh_login_required",
     "init",
     "local_path",
     "routes",

@@ -8,7 +8,8 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from .errors import ConfigError
@@ -46,6 +47,21 @@ class Config:
     :param max_age: how long a session lives after its last save, in seconds
         (default 48 hours). Every save re-sends the cookie with this Max-Age, so
         the cookie and the stored session expire together.
+        :meth:`Session.set_expiry <tornado_user_session.Session.set_expiry>` chooses
+        another lifetime for one session.
+    :param idle_timeout: end a session that no request has loaded or saved for this
+        long, in seconds (default None: off). The store extends it on each read in
+        the same round trip; reading re-sends no cookie. Needs a store that
+        supports it (both of the library's do).
+    :param absolute_timeout: end a session this long after its login, or after its
+        creation for a session that never logged in, whatever happens in between
+        (default None: off). The store's lifetime and the cookie's Max-Age never
+        reach past it.
+    :param expire_at_browser_close: send the cookie without Max-Age, so that it ends
+        when the browser closes (default False), unless the session chose a duration
+        with ``set_expiry``. The server still ends the session after its lifetime.
+    :param clock: the wall-clock time, in seconds since the epoch, that session
+        times are kept in (default :func:`time.time`); inject a fake one in tests.
     :param resave: write the whole session back to the store after every
         request that loaded it, changed or not (default False: only what changed
         is written, which is also what keeps concurrent requests from undoing
@@ -84,6 +100,9 @@ class Config:
         name: str = "tornado-user-session",
         secret: Secret | None = None,
         max_age: Seconds = 48 * 3600,
+        idle_timeout: Seconds | None = None,
+        absolute_timeout: Seconds | None = None,
+        expire_at_browser_close: bool = False,
         resave: bool = False,
         save_uninitialized: bool = False,
         rolling: bool = False,
@@ -96,20 +115,40 @@ class Config:
         secure: bool | Literal["auto"] = "auto",
         cache_headers: bool = True,
         max_session_bytes: int = 64 * 1024,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise ConfigError("name", f"must be a cookie name (letters, digits, -_.), not {name!r}")
         self.name = name
         self.secrets = _secrets(secret)
-        self.max_age = _seconds("max_age", max_age)
+        self.max_age = seconds("max_age", max_age)
+        self.idle_timeout = None if idle_timeout is None else seconds("idle_timeout", idle_timeout)
+        self.absolute_timeout = (
+            None if absolute_timeout is None else seconds("absolute_timeout", absolute_timeout)
+        )
+        if (
+            self.idle_timeout is not None
+            and self.absolute_timeout is not None
+            and self.idle_timeout >= self.absolute_timeout
+        ):
+            raise ConfigError(
+                "idle_timeout", "must be shorter than absolute_timeout, or it can never apply"
+            )
+        self.expire_at_browser_close = _flag("expire_at_browser_close", expire_at_browser_close)
         self.resave = _flag("resave", resave)
         self.save_uninitialized = _flag("save_uninitialized", save_uninitialized)
         self.rolling = _flag("rolling", rolling)
-        self.store_check_period = _seconds("store_check_period", store_check_period)
+        self.store_check_period = seconds("store_check_period", store_check_period)
         if store is None:
             store = MemoryStore()
         elif not isinstance(store, Store):
             raise ConfigError("store", f"must be a Store, not {type(store).__name__}")
+        if self.idle_timeout is not None and not store.supports_idle_timeout:
+            raise ConfigError(
+                "idle_timeout",
+                f"{type(store).__name__} cannot extend a session when it is read "
+                "(see 'Writing a store'): turn idle_timeout off or use a store that can",
+            )
         self.store = store
         if not isinstance(path, str) or not path.startswith("/") or ";" in path:
             raise ConfigError("path", f"must be a URL path starting with '/', not {path!r}")
@@ -138,14 +177,18 @@ class Config:
                 "max_session_bytes", f"must be a positive integer, not {max_session_bytes!r}"
             )
         self.max_session_bytes = max_session_bytes
+        if not callable(clock):
+            raise ConfigError("clock", f"must be a function returning seconds, not {clock!r}")
+        self.clock = clock
 
-    def cookie_header(self, value: str | None, *, https: bool) -> str:
+    def cookie_header(self, value: str | None, *, https: bool, max_age: int | None) -> str:
         """The ``Set-Cookie`` header that sets the session cookie to *value*, or clears it (None).
 
         Formatted by :mod:`http.cookies`, as Tornado's ``set_cookie`` does, with this
         configuration's attributes; the same attributes set and clear it. A set cookie
-        lives ``max_age`` (Max-Age, which every browser in use honours); a cleared one
-        has Max-Age=0 and an Expires in the past.
+        lives *max_age* seconds (Max-Age, which every browser in use honours), or until
+        the browser closes when that is None; a cleared one has Max-Age=0 and an
+        Expires in the past.
         """
         cookies: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
         cookies[self.name] = value or ""
@@ -156,8 +199,8 @@ class Config:
         if value is None:
             morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
             morsel["max-age"] = "0"
-        else:
-            morsel["max-age"] = str(int(self.max_age))
+        elif max_age is not None:
+            morsel["max-age"] = str(max_age)
         if self.httponly:
             morsel["httponly"] = True
         if https if self.secure == "auto" else self.secure:
@@ -179,7 +222,11 @@ def _flag(option: str, value: object) -> bool:
     return value
 
 
-def _seconds(option: str, value: object) -> float:
+def seconds(option: str, value: object) -> float:
+    """Return a positive duration (seconds or a timedelta) as seconds.
+
+    :raises ConfigError: naming *option* if it is not one.
+    """
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 import logging
 import secrets
@@ -11,7 +12,9 @@ from typing import Any, NamedTuple
 import tornado.web
 from tornado.ioloop import PeriodicCallback
 
+from . import lifetimes
 from ._bounded import BoundedDict
+from .bookkeeping import Bookkeeping
 from .config import Config, option_names
 from .errors import ConfigError, SessionError, StoreDataError, StoreError, UnstorableValueError
 from .session import Session
@@ -54,9 +57,13 @@ class SessionManager:
         self._purger: PeriodicCallback | None = None
         self._purger_loop: asyncio.AbstractEventLoop | None = None
         self._store_down = False
-        self._cookie_headers: BoundedDict[tuple[str | None, bool], str] = BoundedDict(
+        self._cookie_headers: BoundedDict[tuple[str | None, bool, int | None], str] = BoundedDict(
             COOKIE_HEADER_CACHE_SIZE
         )
+
+    def now(self) -> float:
+        """The time, in seconds since the epoch, from the configured ``clock``."""
+        return self.config.clock()
 
     def new_session_id(self) -> str:
         """Return a new session id: 256 random bits from :mod:`secrets`, URL-safe.
@@ -79,15 +86,24 @@ class SessionManager:
         session_id = self.signer.unsign(cookie) if cookie else None
         if session_id is None:
             return Session()
-        record = await self.store.load(session_id)
+        idle = self.config.idle_timeout
+        if idle is None:
+            record = await self.store.load(session_id)
+        else:
+            record = await self.store.load(session_id, idle_ttl=idle)
         self._store_answered()
         if record is None:
             return Session()
         try:
-            return Session(session_id, record)
+            session = Session(session_id, record)
         except (ValueError, RecursionError):  # nested too deep for the parser: not ours
             log.warning("tornado_user_session: a stored session is not valid JSON; ignoring it")
             return Session()
+        if self.config.absolute_timeout is not None and lifetimes.is_over(
+            self.config, session.bookkeeping, self.now()
+        ):
+            return Session()  # a store whose clock runs behind ours has not dropped it yet
+        return session
 
     def pending_save(self, session: Session) -> PendingSave | None:
         """Return what saving *session* would write, or None when nothing needs writing.
@@ -98,9 +114,16 @@ class SessionManager:
         if session.id is None:
             if not session and not config.save_uninitialized:
                 return None
+            bookkeeping = session.bookkeeping
+            if bookkeeping is None or bookkeeping.created_at is None:
+                session.bookkeeping = dataclasses.replace(
+                    bookkeeping or Bookkeeping(), created_at=self.now()
+                )
             record = session.record()
             self._check_size(record)
             return PendingSave(True, record, [])
+        if session.bookkeeping is None:  # stored before the library kept any
+            session.bookkeeping = Bookkeeping(created_at=self.now())
         record = session.record()
         changed, removed = session.changes(record)
         if config.resave:
@@ -134,34 +157,57 @@ class SessionManager:
             False when it was deleted or expired meanwhile, which it stays.
         :raises StoreError: if the store fails.
         """
-        ttl = self.config.max_age
+        config = self.config
+        ttl = lifetimes.remaining(config, session.bookkeeping, self.now())
+        if ttl <= 0:
+            return False  # past its absolute end: the session is over
+        idle = config.idle_timeout
+        store = self.store
         if pending.create:
             session_id = self.new_session_id()
-            await self.store.create(session_id, pending.changed, ttl)
+            if idle is None:
+                await store.create(session_id, pending.changed, ttl)
+            else:
+                await store.create(session_id, pending.changed, ttl, idle_ttl=idle)
             stored = True
         else:
             assert session.id is not None
             session_id = session.id
-            stored = await self.store.update(session_id, pending.changed, pending.removed, ttl)
+            changed, removed = pending.changed, pending.removed
+            if idle is None:
+                stored = await store.update(session_id, changed, removed, ttl)
+            else:
+                stored = await store.update(session_id, changed, removed, ttl, idle_ttl=idle)
         self._store_answered()
         if not stored:
             return False
         session.saved(session_id, pending.changed, pending.removed)
         return True
 
-    def cookie_header(self, session_id: str | None, *, https: bool) -> str:
-        """The ``Set-Cookie`` header for *session_id* (None clears the cookie), remembered.
+    def cookie_header(self, session: Session | None, *, https: bool) -> str:
+        """The ``Set-Cookie`` header for a stored *session* (None clears the cookie), remembered.
 
-        A session's header is the same on every save (its lifetime is a Max-Age), so it
-        is made once rather than on every response.
+        A session's header is usually the same on every save (its lifetime is a
+        Max-Age), so it is made once rather than on every response.
         """
-        key = (session_id, https)
+        if session is None:
+            session_id = max_age = None
+        else:
+            session_id = session.id
+            max_age = lifetimes.cookie_max_age(self.config, session.bookkeeping, self.now())
+        key = (session_id, https, max_age)
         header = self._cookie_headers.get(key)
         if header is None:
             value = None if session_id is None else self.signer.sign(session_id)
-            header = self.config.cookie_header(value, https=https)
+            header = self.config.cookie_header(value, https=https, max_age=max_age)
             self._cookie_headers[key] = header
         return header
+
+    def logged_in(self, session: Session) -> None:
+        """Start *session*'s bookkeeping anew for a login now: it is fresh, and its absolute
+        timeout starts counting. Its chosen lifetime stays."""
+        now = self.now()
+        session.bookkeeping = Bookkeeping(now, now, session.expiry)
 
     async def regenerate(self, session: Session) -> None:
         """Delete *session*'s stored record; its values are stored anew under a new id on save.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import secrets
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,15 @@ class UserSessionMixin(_Handler):
         """Return ``session["user"]``, or None when nobody is logged in."""
         return self.session.get(USER_KEY)
 
+    @property
+    def authenticated_at(self) -> datetime.datetime | None:
+        """When this session's user logged in (an aware UTC datetime), or None if nobody is."""
+        session = self.session
+        bookkeeping = session.bookkeeping
+        if bookkeeping is None or bookkeeping.authenticated_at is None or USER_KEY not in session:
+            return None
+        return datetime.datetime.fromtimestamp(bookkeeping.authenticated_at, datetime.timezone.utc)
+
     def new_user_id(self) -> str:
         """Return the ``_id`` of a new session user: 128 random bits as 32 hex digits."""
         return secrets.token_hex(16)
@@ -139,10 +149,12 @@ class UserSessionMixin(_Handler):
         if "_id" in fields:
             raise TypeError("start_user_session(): '_id' is set by the library, not a field")
         session = self.session
+        manager = self.session_manager
         try:
-            await self.session_manager.regenerate(session)
+            await manager.regenerate(session)
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
+        manager.logged_in(session)
         user = {"_id": self.new_user_id(), **fields}
         session[USER_KEY] = user
         self.current_user = user
@@ -160,7 +172,7 @@ class UserSessionMixin(_Handler):
             await manager.destroy(self.session)
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
-        self._send_session_cookie(None)
+        self._send_cookie(None)
         self.current_user = None
         protection.rotate_xsrf_token(self)
 
@@ -229,17 +241,17 @@ class UserSessionMixin(_Handler):
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
         if stored:
-            self._send_session_cookie(self.session.id)
+            self._send_cookie(self.session)
 
-    def _send_session_cookie(self, session_id: str | None) -> None:
-        """Set the session cookie to *session_id*, or clear it (None).
+    def _send_cookie(self, session: Session | None) -> None:
+        """Set the cookie of the stored *session*, or clear it (None).
 
         Sent as a header of its own, in order, so that of a logout and a login in one
         response the later one wins. Tornado's set_cookie() would build it anew on
         every save, at the cost of a tenth of a bare request.
         """
         manager = self.session_manager
-        header = manager.cookie_header(session_id, https=self._https)
+        header = manager.cookie_header(session, https=self._https)
         if header != self._session_cookie_header:
             self.add_header("Set-Cookie", header)
             self._session_cookie_header = header

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import json.encoder
 import json.scanner
@@ -10,6 +12,7 @@ import reprlib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
+from .bookkeeping import META_KEY, Bookkeeping
 from .errors import UnstorableValueError
 from .stores.base import Record
 
@@ -91,18 +94,24 @@ class Session(MutableMapping[str, Any]):
     changed are written.
 
     A handler gets its session as ``self.session``; it does not build one.
+
+    Keys are strings that do not begin with a NUL character (``"\\x00"``), which
+    the library keeps for its own bookkeeping.
     """
 
-    __slots__ = ("_data", "_id", "_stored")
+    __slots__ = ("_bookkeeping", "_data", "_id", "_meta_text", "_stored")
 
     def __init__(self, session_id: str | None = None, record: Record | None = None) -> None:
         """Build a session from its stored record.
 
-        :raises ValueError: if a value of *record* is not valid JSON.
+        :raises ValueError: if a value of *record*, or its bookkeeping, is not valid.
         """
         self._id = session_id
         self._stored: dict[str, str] = dict(record) if record else {}
-        self._data: dict[str, Any] = {key: _decode(text) for key, text in self._stored.items()}
+        data = {key: _decode(text) for key, text in self._stored.items() if key != META_KEY}
+        self._data: dict[str, Any] = data
+        self._meta_text = self._stored.get(META_KEY)
+        self._bookkeeping = None if self._meta_text is None else Bookkeeping.decode(self._meta_text)
 
     @property
     def id(self) -> str | None:
@@ -115,6 +124,8 @@ class Session(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"session keys are strings, not {type(key).__name__}")
+        if key.startswith("\x00"):
+            raise ValueError(f"session keys beginning with NUL are the library's: {key!r}")
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -135,12 +146,58 @@ class Session(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"<Session {self._id!r} {self._data!r}>"
 
+    @property
+    def bookkeeping(self) -> Bookkeeping | None:
+        """The library's record of this session (times, chosen lifetime), kept beside its keys.
+
+        None for a session that has never been stored and has no chosen lifetime.
+        """
+        return self._bookkeeping
+
+    @bookkeeping.setter
+    def bookkeeping(self, value: Bookkeeping | None) -> None:
+        self._bookkeeping = value
+        self._meta_text = None if value is None else value.encode()
+
+    @property
+    def expiry(self) -> float | None:
+        """The lifetime chosen by :meth:`set_expiry`: seconds, 0, or None (the app's options)."""
+        return None if self._bookkeeping is None else self._bookkeeping.expiry
+
+    def set_expiry(self, value: float | datetime.timedelta | None) -> None:
+        """Choose this session's own lifetime, as Django's ``set_expiry``.
+
+        :param value: a duration (seconds or a :class:`~datetime.timedelta`): the
+            session lives that long after each save, and its cookie's Max-Age follows
+            ("remember me"); ``0``: its cookie ends when the browser closes (the
+            server still ends it after ``max_age``); None: back to the
+            application's options.
+
+        The choice is stored with the session, so it holds on every later request
+        and in every process, and survives a login. ``absolute_timeout`` and
+        ``idle_timeout`` still bound it.
+
+        :raises ValueError: for a negative or infinite duration.
+        """
+        if isinstance(value, datetime.timedelta):
+            value = value.total_seconds()
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"set_expiry() takes seconds, a timedelta or None, not {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"set_expiry() takes a duration of 0 or more, not {value!r}")
+        current = self._bookkeeping or Bookkeeping()
+        self.bookkeeping = dataclasses.replace(current, expiry=value)
+
     def record(self) -> dict[str, str]:
-        """Return every value as JSON text.
+        """Return every value as JSON text, and the bookkeeping under its own key.
 
         :raises UnstorableValueError: if a value cannot be stored as JSON.
         """
-        return {key: encode(key, value) for key, value in self._data.items()}
+        record = {key: encode(key, value) for key, value in self._data.items()}
+        if self._meta_text is not None:
+            record[META_KEY] = self._meta_text
+        return record
 
     def changes(self, record: Record | None = None) -> tuple[dict[str, str], list[str]]:
         """Return what changed since the session was loaded or saved.
@@ -164,8 +221,15 @@ class Session(MutableMapping[str, Any]):
             self._stored.pop(key, None)
 
     def forget(self, *, keep_values: bool) -> None:
-        """Detach the session from its record: its next save stores it anew, under a new id."""
+        """Detach the session from its record: its next save stores it anew, under a new id.
+
+        With *keep_values*, the keys and the chosen lifetime stay; without, both go.
+        """
         self._id = None
         self._stored = {}
+        expiry = self.expiry
+        self.bookkeeping = (
+            Bookkeeping(expiry=expiry) if keep_values and expiry is not None else None
+        )
         if not keep_values:
             self._data = {}

@@ -29,7 +29,9 @@ class Store(abc.ABC):
 
     Lifetimes are in seconds. A record is never served once its lifetime has run
     out, whether or not it has been purged yet, and reading a record does not
-    extend its lifetime: only :meth:`create` and :meth:`update` do.
+    extend its lifetime (unless asked to, for an idle timeout): only :meth:`create`
+    and :meth:`update` do. A record holds the library's bookkeeping under a key of its
+    own, which a store keeps as any other.
 
     Saves apply what changed rather than the whole session, so two overlapping
     requests that change different keys both keep their change, and a save never
@@ -41,23 +43,48 @@ class Store(abc.ABC):
     #: ``store_check_period`` seconds on the IOLoop.
     needs_purge: ClassVar[bool] = False
 
-    @abc.abstractmethod
-    async def load(self, session_id: str) -> dict[str, str] | None:
-        """Return a copy of the session's record, or None if it is unknown or expired."""
+    #: True for stores whose :meth:`load`, :meth:`create` and :meth:`update` take
+    #: ``idle_ttl``, which ``idle_timeout`` needs: :func:`~tornado_user_session.init`
+    #: refuses that option for a store without it. A store written for 0.1 works
+    #: unchanged with every other option.
+    supports_idle_timeout: ClassVar[bool] = False
 
     @abc.abstractmethod
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        """Store a new record that lives *ttl* seconds, replacing any under that id."""
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None
+    ) -> dict[str, str] | None:
+        """Return a copy of the session's record, or None if it is unknown or expired.
+
+        With *idle_ttl* (only passed to a store that sets
+        :attr:`supports_idle_timeout`), the read also extends the record to expire
+        *idle_ttl* seconds from now, but never past the end its last save gave it,
+        in the same operation (one round trip for a networked store).
+        """
+
+    @abc.abstractmethod
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
+        """Store a new record that lives *ttl* seconds, replacing any under that id.
+
+        With *idle_ttl*, it expires sooner if no :meth:`load` extends it within that time.
+        """
 
     @abc.abstractmethod
     async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
     ) -> bool:
         """Apply a change to an existing record, atomically, and let it live *ttl* more seconds.
 
         Keys in *changed* are set, keys in *removed* are deleted, and every other key
         is left as it is. With nothing changed and nothing removed, this only
-        extends the lifetime.
+        extends the lifetime. *idle_ttl* is as in :meth:`create`.
 
         :returns: False, storing nothing, if the record does not exist (deleted or
             expired), so that a late save cannot bring a session back.

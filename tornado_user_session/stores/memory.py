@@ -14,20 +14,22 @@ from .base import USER_KEY, Record, Store
 
 log = logging.getLogger("tornado_user_session")
 
-# A session as held here: its expiry time, then its keys and texts, alternating. A flat
-# tuple of strings is about a third the size of an object holding a dict, and the cyclic
-# garbage collector stops tracking it, so a million sessions cost neither much memory
-# nor long collections.
+# A session as held here: its expiry time, the end its last save gave it (which an idle
+# extension cannot pass; the same float when there is no idle timeout), then its keys and
+# texts, alternating. A flat tuple of strings is about a third the size of an object
+# holding a dict, and the cyclic garbage collector stops tracking it, so a million
+# sessions cost neither much memory nor long collections.
 _Entry = tuple[Any, ...]
 
 
-def _pack(expires: float, record: Record) -> _Entry:
-    return (expires, *itertools.chain.from_iterable(record.items()))
+def _pack(now: float, ttl: float, idle_ttl: float | None, record: Record) -> _Entry:
+    end = now + ttl
+    expires = end if idle_ttl is None or idle_ttl >= ttl else now + idle_ttl
+    return (expires, end, *itertools.chain.from_iterable(record.items()))
 
 
 def _unpack(entry: _Entry) -> dict[str, str]:
-    fields = iter(entry)
-    next(fields)
+    fields = itertools.islice(entry, 2, None)
     return dict(zip(fields, fields, strict=False))
 
 
@@ -62,6 +64,7 @@ class MemoryStore(Store):
     """
 
     needs_purge = True
+    supports_idle_timeout = True
 
     def __init__(
         self,
@@ -97,7 +100,9 @@ class MemoryStore(Store):
         """The number of sessions held, expired ones not yet purged included."""
         return len(self._users) + len(self._anonymous)
 
-    async def load(self, session_id: str) -> dict[str, str] | None:
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None
+    ) -> dict[str, str] | None:
         sessions = self._users
         entry = sessions.get(session_id)
         if entry is None:
@@ -105,19 +110,30 @@ class MemoryStore(Store):
             entry = sessions.get(session_id)
             if entry is None:
                 return None
-        if entry[0] <= self._clock():
+        now = self._clock()
+        if entry[0] <= now:
             del sessions[session_id]
             return None
+        if idle_ttl is not None:
+            sessions[session_id] = (min(now + idle_ttl, entry[1]), *entry[1:])
         sessions.move_to_end(session_id)
         return _unpack(entry)
 
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
         self._users.pop(session_id, None)
         self._anonymous.pop(session_id, None)
-        self._put(session_id, _pack(self._clock() + ttl, record), USER_KEY in record)
+        self._put(session_id, _pack(self._clock(), ttl, idle_ttl, record), USER_KEY in record)
 
     async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
     ) -> bool:
         now = self._clock()
         sessions = self._users
@@ -131,7 +147,7 @@ class MemoryStore(Store):
         record.update(changed)
         for key in removed:
             record.pop(key, None)
-        self._put(session_id, _pack(now + ttl, record), USER_KEY in record)
+        self._put(session_id, _pack(now, ttl, idle_ttl, record), USER_KEY in record)
         return True
 
     async def delete(self, session_id: str) -> bool:

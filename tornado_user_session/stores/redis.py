@@ -18,7 +18,7 @@ try:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
     from redis.client import NEVER_DECODE
-    from redis.exceptions import RedisError, ResponseError
+    from redis.exceptions import NoScriptError, RedisError, ResponseError
 except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
     raise MissingDependencyError(
         "RedisStore needs the redis package: pip install tornado_user_session[redis]"
@@ -32,22 +32,60 @@ log = logging.getLogger("tornado_user_session")
 #: It is the one name a session key cannot have in this store.
 PRESENT = "\x00"
 
-# Applies a save to an existing session only: a session deleted (logout) or expired
-# meanwhile stays gone. KEYS[1] the session; ARGV: lifetime in ms, the number of
-# changed fields, those fields and values, then the fields removed. Lua's unpack() takes
-# at most about 8,000 values, so fields go 1,000 at a time: any number of keys works.
-_UPDATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last_set = 2 + 2 * tonumber(ARGV[2])
-for i = 3, last_set, 2000 do
+# Every script starts with this: Redis 5 and 6 need it before a script that reads the
+# clock may write (Redis 7 always replicates a script's effects).
+_EFFECTS = "if redis.replicate_commands then redis.replicate_commands() end\n"
+
+# Saves a session. KEYS[1] the session; ARGV: 'c' to create it anew or 'u' to update it,
+# its lifetime and idle timeout in ms (0: none), the number of changed fields, those
+# fields and values, then the fields removed. An update applies to an existing session
+# only: a session deleted (logout) or expired meanwhile stays gone. The marker field
+# holds the end this save gives the session (ms, Redis's clock), which a read's idle
+# extension never passes. Lua's unpack() takes at most about 8,000 values, so fields go
+# 1,000 at a time: any number of keys works.
+_SAVE = (
+    _EFFECTS
+    + """
+if ARGV[1] == 'u' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+else
+  redis.call('DEL', KEYS[1])
+end
+local time = redis.call('TIME')
+local now = time[1] * 1000 + math.floor(time[2] / 1000)
+local ends = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], '\\0', string.format('%d', ends))
+local last_set = 4 + 2 * tonumber(ARGV[4])
+for i = 5, last_set, 2000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 1999, last_set)))
 end
 for i = last_set + 1, #ARGV, 1000 do
   redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local idle = tonumber(ARGV[3])
+if idle > 0 and now + idle < ends then ends = now + idle end
+redis.call('PEXPIREAT', KEYS[1], ends)
 return 1
 """
+)
+
+# Reads a session and extends it ARGV[1] ms from now, never past the end its last save
+# gave it: the idle timeout's bookkeeping rides on the read's round trip.
+_LOAD_EXTENDING = (
+    _EFFECTS
+    + """
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return fields end
+local ends = tonumber(redis.call('HGET', KEYS[1], '\\0'))
+if ends then
+  local time = redis.call('TIME')
+  local at = time[1] * 1000 + math.floor(time[2] / 1000) + tonumber(ARGV[1])
+  if ends < at then at = ends end
+  redis.call('PEXPIREAT', KEYS[1], at)
+end
+return fields
+"""
+)
 
 
 class RedisStore(Store):
@@ -74,7 +112,8 @@ class RedisStore(Store):
         self.client = client
         self.prefix = prefix
         self._owns_client = False
-        self._update = client.register_script(_UPDATE)
+        self._save = client.register_script(_SAVE)
+        self._load_extending = client.register_script(_LOAD_EXTENDING)
 
     @classmethod
     def from_url(
@@ -106,14 +145,12 @@ class RedisStore(Store):
         store._owns_client = True
         return store
 
-    async def load(self, session_id: str) -> dict[str, str] | None:
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None
+    ) -> dict[str, str] | None:
         key = self.prefix + session_id
-        # Undecoded, so that text another writer left that is not UTF-8 is caught here.
-        command: Awaitable[dict[Any, Any]] = self.client.execute_command(  # type: ignore[no-untyped-call]
-            "HGETALL", key, keys=[key], **{NEVER_DECODE: True}
-        )
         try:
-            fields = await _redis(command)
+            fields = await _redis(self._read(key, idle_ttl))
         except StoreDataError as exc:
             _not_a_session(key, exc)
             return None
@@ -129,27 +166,56 @@ class RedisStore(Store):
             return None
         return record
 
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        _check_keys(record)
-        await _redis(self._create(self.prefix + session_id, record, ttl))
+    async def _read(self, key: str, idle_ttl: float | None) -> dict[bytes, bytes]:
+        """HGETALL, or the script that also extends the session; undecoded, so that text
+        another writer left that is not UTF-8 is caught by load()."""
+        client: Any = self.client  # execute_command is untyped
+        raw = {NEVER_DECODE: True}
+        if idle_ttl is None:
+            fields: dict[bytes, bytes] = await client.execute_command(
+                "HGETALL", key, keys=[key], **raw
+            )
+            return fields
+        args = (1, key, _ms(idle_ttl))
+        try:
+            flat = await client.execute_command("EVALSHA", self._load_extending.sha, *args, **raw)
+        except NoScriptError:
+            flat = await client.execute_command("EVAL", _LOAD_EXTENDING, *args, **raw)
+        pairs = iter(flat)
+        return dict(zip(pairs, pairs, strict=False))
 
-    async def _create(self, key: str, record: Record, ttl: float) -> None:
-        fields: dict[Any, Any] = {PRESENT: "", **record}
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.pexpire(key, _ms(ttl))
-            await pipe.execute()
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
+        await self._write("c", session_id, record, (), ttl, idle_ttl)
 
     async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
+    ) -> bool:
+        return await self._write("u", session_id, changed, removed, ttl, idle_ttl)
+
+    async def _write(
+        self,
+        mode: str,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        idle_ttl: float | None,
     ) -> bool:
         _check_keys(changed)
-        args: list[str | int] = [_ms(ttl), len(changed)]
+        args: list[str | int] = [mode, _ms(ttl), 0 if idle_ttl is None else _ms(idle_ttl)]
+        args.append(len(changed))
         for field, text in changed.items():
             args += (field, text)
         args += [field for field in removed if field != PRESENT]
-        return bool(await _redis(self._update(keys=[self.prefix + session_id], args=args)))
+        return bool(await _redis(self._save(keys=[self.prefix + session_id], args=args)))
 
     async def delete(self, session_id: str) -> bool:
         return bool(await _redis(self.client.delete(self.prefix + session_id)))

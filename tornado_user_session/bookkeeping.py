@@ -1,0 +1,61 @@
+"""The library's own record of a session: when it began, when its user logged in, its lifetime.
+
+It is kept with the session's keys, under :data:`META_KEY` in the stored record, but it is
+not one of them: ``self.session`` never shows it, and ``self.session.clear()`` cannot touch it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+#: The record key under which a session's bookkeeping is stored. Session keys may not
+#: begin with a NUL character, so no key of the application's can take its place.
+META_KEY = "\x00meta"
+
+_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Bookkeeping:
+    """What the library knows of a session beyond its keys. Times are seconds since the epoch.
+
+    :param created_at: when the session was first stored (a login stores a new one), or
+        None for a session not stored yet.
+    :param authenticated_at: when its user logged in, or None for an anonymous session.
+    :param expiry: the lifetime chosen with
+        :meth:`~tornado_user_session.Session.set_expiry`: seconds, ``0`` for a cookie
+        that ends with the browser, or None for the application's options.
+    """
+
+    created_at: float | None = None
+    authenticated_at: float | None = None
+    expiry: float | None = None
+
+    @property
+    def started_at(self) -> float | None:
+        """When the absolute timeout starts counting: the login, else the creation."""
+        return self.created_at if self.authenticated_at is None else self.authenticated_at
+
+    def encode(self) -> str:
+        """Return this bookkeeping as the text stored under :data:`META_KEY`."""
+        return json.dumps(
+            [_VERSION, self.created_at, self.authenticated_at, self.expiry], separators=(",", ":")
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> Bookkeeping:
+        """Read bookkeeping back from its text.
+
+        :raises ValueError: if *text* is not bookkeeping this version wrote.
+        """
+        try:
+            version, created_at, authenticated_at, expiry = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not session bookkeeping: {text[:40]!r}") from exc
+        if version != _VERSION or not all(
+            value is None or isinstance(value, (int, float))
+            for value in (created_at, authenticated_at, expiry)
+        ):
+            raise ValueError(f"not session bookkeeping: {text[:40]!r}")
+        return cls(created_at, authenticated_at, expiry)
