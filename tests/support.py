@@ -31,74 +31,70 @@ class FakeClock:
         self.now += seconds
 
 
-class CountingStore(tus.MemoryStore):
+class HookedStore(tus.MemoryStore):
+    """A real MemoryStore that calls :meth:`before` ahead of each operation."""
+
+    async def before(self, operation: str) -> None:
+        """Called with "load", "create", "update" or "delete" before the store does it."""
+
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None
+    ) -> dict[str, str] | None:
+        await self.before("load")
+        return await super().load(session_id, idle_ttl=idle_ttl)
+
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
+        await self.before("create")
+        await super().create(session_id, record, ttl, idle_ttl=idle_ttl)
+
+    async def update(
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
+    ) -> bool:
+        await self.before("update")
+        return await super().update(session_id, changed, removed, ttl, idle_ttl=idle_ttl)
+
+    async def delete(self, session_id: str) -> bool:
+        await self.before("delete")
+        return await super().delete(session_id)
+
+
+class CountingStore(HookedStore):
     """A real MemoryStore that counts the calls made to it."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.calls: list[str] = []
 
-    async def load(self, session_id: str) -> dict[str, str] | None:
-        self.calls.append("load")
-        return await super().load(session_id)
-
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        self.calls.append("create")
-        await super().create(session_id, record, ttl)
-
-    async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
-    ) -> bool:
-        self.calls.append("update")
-        return await super().update(session_id, changed, removed, ttl)
-
-    async def delete(self, session_id: str) -> bool:
-        self.calls.append("delete")
-        return await super().delete(session_id)
+    async def before(self, operation: str) -> None:
+        self.calls.append(operation)
 
 
-class SlowStore(tus.MemoryStore):
+class SlowStore(HookedStore):
     """A MemoryStore whose writes take a while, as a networked store's do."""
 
     delay = 0.05
 
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        await asyncio.sleep(self.delay)
-        await super().create(session_id, record, ttl)
-
-    async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
-    ) -> bool:
-        await asyncio.sleep(self.delay)
-        return await super().update(session_id, changed, removed, ttl)
+    async def before(self, operation: str) -> None:
+        if operation in ("create", "update"):
+            await asyncio.sleep(self.delay)
 
 
-class DownStore(tus.MemoryStore):
+class DownStore(HookedStore):
     """A MemoryStore that can be switched off, failing as an unreachable server does."""
 
     down = False
 
-    def _check(self) -> None:
+    async def before(self, operation: str) -> None:
         if self.down:
             raise tus.StoreError("store is down") from ConnectionRefusedError(111, "refused")
-
-    async def load(self, session_id: str) -> dict[str, str] | None:
-        self._check()
-        return await super().load(session_id)
-
-    async def create(self, session_id: str, record: Record, ttl: float) -> None:
-        self._check()
-        await super().create(session_id, record, ttl)
-
-    async def update(
-        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
-    ) -> bool:
-        self._check()
-        return await super().update(session_id, changed, removed, ttl)
-
-    async def delete(self, session_id: str) -> bool:
-        self._check()
-        return await super().delete(session_id)
 
 
 class Dashboard(tus.UserSessionMixin, tornado.web.RequestHandler):
