@@ -83,7 +83,7 @@ async def memory(count: int) -> dict[str, float]:
 async def purge(count: int, fraction: float) -> dict[str, float]:
     """The time of one purge with *fraction* of *count* sessions expired, and its longest pause."""
     clock = Clock()
-    store = tus.MemoryStore(max_sessions=count, max_anonymous_sessions=0, clock=clock)
+    store = tus.MemoryStore(max_sessions=count + 1, max_anonymous_sessions=1, clock=clock)
     expired = int(count * fraction)
     await fill(store, expired)
     clock.now = TTL / 2

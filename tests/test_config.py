@@ -146,3 +146,10 @@ def test_secure_auto_follows_the_request_and_true_is_always() -> None:
     assert "; Secure" in header
     assert "HttpOnly" not in header
     assert "SameSite" not in header
+
+
+def test_no_lifetime_may_pass_400_days() -> None:
+    for option in ("max_age", "idle_timeout", "absolute_timeout"):
+        with pytest.raises(tus.ConfigError, match=option):
+            init(secret=SECRET, **{option: 400 * 86400 + 1})
+    assert init(secret=SECRET, max_age=400 * 86400).config.max_age == 400 * 86400

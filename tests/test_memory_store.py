@@ -156,3 +156,12 @@ def test_evicting_logged_in_sessions_is_logged_at_most_once_a_minute_with_a_coun
         assert "evicted 5 logged-in sessions" in caplog.records[1].getMessage()
 
     run(scenario())
+
+
+def test_at_least_one_anonymous_session_and_two_in_all() -> None:
+    for bad in (0, 10):
+        with pytest.raises(tus.ConfigError, match="max_anonymous_sessions"):
+            tus.MemoryStore(max_sessions=10, max_anonymous_sessions=bad)
+    with pytest.raises(tus.ConfigError, match="max_sessions"):
+        tus.MemoryStore(max_sessions=1)
+    assert tus.MemoryStore(max_sessions=2).max_anonymous_sessions == 1

@@ -767,3 +767,72 @@ class TestAnonymousFlood(SessionTestCase):
                 assert {response.code for response in responses} == {200}
         assert len(self.store) <= 1000
         assert (await user.fetch("/dashboard")).code == 200
+
+
+class PublicCacheControl(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.set_header("Cache-Control", "public, max-age=600")
+        self.set_header("Vary", "X-Cookie-Consent")
+        self.session["n"] = 1
+        self.write("ok")
+
+
+class TestCacheHeadersAgainstSharedCaching(SessionTestCase):
+    handlers = ((r"/public", PublicCacheControl),)
+
+    @gen_test
+    async def test_a_shared_cacheable_response_never_carries_the_session_cookie(self) -> None:
+        with self.assertLogs("tornado_user_session", logging.WARNING) as logs:
+            response = await self.browser().fetch("/public", "POST")
+        assert NAME in set_cookies(response)
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert "PublicCacheControl" in "\n".join(logs.output)
+        assert response.headers["Vary"] == "X-Cookie-Consent, Cookie"
+
+
+class TestCookieDecoys(SessionTestCase):
+    @gen_test
+    async def test_a_quoted_value_is_refused_even_beside_a_decoy_of_its_exact_text(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        good = browser.cookies[NAME]
+        for header in (
+            f'x{NAME}={good}; {NAME}="{good}"',
+            f'other="a; {NAME}={good}"; {NAME}="{good}"',
+        ):
+            response = await self.browser().fetch("/dashboard", headers={"Cookie": header})
+            assert response.code == 302, header
+        response = await self.browser().fetch(
+            "/dashboard", headers={"Cookie": f"a=1;  {NAME}={good} ; b=2"}
+        )
+        assert response.code == 200
+
+
+class TestTextThatIsNotUnicode(SessionTestCase):
+    @gen_test
+    async def test_a_lone_surrogate_is_refused_naming_its_key(self) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"kept": 1})
+        with self.assertLogs("tornado.application", logging.ERROR) as logs:
+            response = await browser.fetch("/session", "POST", '{"bad": "\\ud800"}')
+        assert response.code == 500
+        assert "session value at 'bad' cannot be stored" in "\n".join(logs.output)
+        assert (await browser.json("/session"))["session"] == {"kept": 1}
+
+
+class TestLoginFlood(SessionTestCase):
+    def make_store(self) -> tus.MemoryStore:
+        return tus.MemoryStore(max_sessions=100, clock=self.clock)
+
+    @gen_test(timeout=60)
+    async def test_a_flood_of_logins_never_used_again_leaves_a_returning_user_in(self) -> None:
+        user = self.browser()
+        await self.login(user, name="ada")
+        assert (await user.fetch("/dashboard")).code == 200  # back after logging in
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            for _ in range(3):
+                responses = await asyncio.gather(
+                    *(self.browser().fetch("/user-session/start", "POST") for _ in range(100))
+                )
+                assert {response.code for response in responses} == {200}
+        assert (await user.fetch("/dashboard")).code == 200

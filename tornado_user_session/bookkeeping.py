@@ -13,6 +13,10 @@ import json
 #: begin with a NUL character, so no key of the application's can take its place.
 META_KEY = "\x00meta"
 
+#: The longest duration any lifetime may have, in seconds: 400 days, the longest cookie
+#: lifetime browsers keep (RFC 6265bis), and well within what every store can expire.
+MAX_DURATION = 400 * 24 * 3600
+
 _VERSION = 1
 
 

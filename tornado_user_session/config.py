@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 import http.cookies
 import logging
-import math
 import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
+from .bookkeeping import MAX_DURATION
 from .errors import ConfigError
 from .stores.base import Store
 from .stores.memory import MemoryStore
@@ -231,8 +231,10 @@ def seconds(option: str, value: object) -> float:
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(option, f"must be a number of seconds or a timedelta, not {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(option, f"must be a positive number of seconds, not {value!r}")
+    if not 0 < value <= MAX_DURATION:
+        raise ConfigError(
+            option, f"must be a positive number of seconds, 400 days at most, not {value!r}"
+        )
     return float(value)
 
 

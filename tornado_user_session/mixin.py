@@ -107,7 +107,7 @@ class UserSessionMixin(_Handler):
         # exact text the library set is taken.
         name = manager.config.name
         cookie = httputil.parse_cookie(header).get(name)
-        if cookie is not None and f"{name}={cookie}" not in header:
+        if cookie is not None and f"{name}={cookie}" not in _cookie_pairs(header):
             cookie = None
         try:
             self._user_session = await manager.load(cookie)
@@ -265,6 +265,11 @@ class UserSessionMixin(_Handler):
     def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
         self.session_manager.store_failed(exc)  # logs an outage once, not every request
         return tornado.web.HTTPError(503, reason="Session Store Unavailable")
+
+
+def _cookie_pairs(header: str) -> list[str]:
+    """The ``name=value`` pairs of a Cookie header, exactly as sent."""
+    return [pair.strip() for pair in header.split(";")]
 
 
 async def _resume(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:

@@ -7,10 +7,16 @@ logs in or out, and the cache headers of responses that depend on the session.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 import tornado.web
+
+log = logging.getLogger("tornado_user_session")
+
+# The handler classes whose shared-cacheable Cache-Control has been logged.
+_warned: set[type] = set()
 
 #: Methods that change nothing, which the cross-origin check lets through, as Tornado's does.
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -63,10 +69,28 @@ def rotate_xsrf_token(handler: tornado.web.RequestHandler) -> None:
 
 def mark_private(handler: tornado.web.RequestHandler) -> None:
     """``Cache-Control: private, no-store`` on a response that sets or clears the session
-    cookie, unless the handler chose its own Cache-Control."""
+    cookie, unless the handler chose its own that already keeps shared caches out
+    (``private`` or ``no-store``).
+
+    A handler's Cache-Control that lets a shared cache keep the response (``public``,
+    ``max-age`` alone) is replaced, with a warning logged once per handler class: a
+    cached Set-Cookie would hand one visitor's session to the next.
+    """
     headers = handler._headers
-    if "Cache-Control" not in headers:
-        headers["Cache-Control"] = "private, no-store"
+    own = headers.get("Cache-Control")
+    if own is not None:
+        directives = {directive.strip().split("=")[0].lower() for directive in own.split(",")}
+        if directives & {"private", "no-store"}:
+            return
+        if type(handler) not in _warned:
+            _warned.add(type(handler))
+            log.warning(
+                "tornado_user_session: %s sent Cache-Control %r with the session cookie; "
+                "replaced with 'private, no-store' so that no shared cache keeps it",
+                type(handler).__qualname__,
+                own,
+            )
+    headers["Cache-Control"] = "private, no-store"
 
 
 def vary_on_cookie(handler: tornado.web.RequestHandler) -> None:
@@ -75,5 +99,5 @@ def vary_on_cookie(handler: tornado.web.RequestHandler) -> None:
     vary = headers.get("Vary")
     if vary is None:
         headers["Vary"] = "Cookie"
-    elif "cookie" not in vary.lower():
+    elif not {"cookie", "*"} & {field.strip().lower() for field in vary.split(",")}:
         headers["Vary"] = f"{vary}, Cookie"

@@ -12,7 +12,7 @@ import reprlib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from .bookkeeping import META_KEY, Bookkeeping
+from .bookkeeping import MAX_DURATION, META_KEY, Bookkeeping
 from .errors import UnstorableValueError
 from .stores.base import Record
 
@@ -59,10 +59,18 @@ def encode(key: str, value: Any) -> str:
         cannot hold (a set, an object, NaN, a circular reference...).
     """
     try:
-        return _encode(value)
+        text = _encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         path, culprit = _find_unstorable(value, key, set()) or (key, value)
         raise UnstorableValueError(path, culprit) from exc
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate: no store can keep it
+            raise UnstorableValueError(
+                key, value, "it holds text that is not valid Unicode"
+            ) from exc
+    return text
 
 
 def _find_unstorable(value: Any, path: str, seen: set[int]) -> tuple[str, Any] | None:
@@ -126,6 +134,8 @@ class Session(MutableMapping[str, Any]):
             raise TypeError(f"session keys are strings, not {type(key).__name__}")
         if key.startswith("\x00"):
             raise ValueError(f"session keys beginning with NUL are the library's: {key!r}")
+        if not key.isascii():
+            key.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -177,15 +187,18 @@ class Session(MutableMapping[str, Any]):
         and in every process, and survives a login. ``absolute_timeout`` and
         ``idle_timeout`` still bound it.
 
-        :raises ValueError: for a negative or infinite duration.
+        :raises ValueError: for a duration below 0 or over 400 days.
         """
         if isinstance(value, datetime.timedelta):
             value = value.total_seconds()
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"set_expiry() takes seconds, a timedelta or None, not {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"set_expiry() takes a duration of 0 or more, not {value!r}")
+            if not 0 <= value <= MAX_DURATION:
+                raise ValueError(
+                    f"set_expiry() takes a duration from 0 to {MAX_DURATION} seconds (400 days), "
+                    f"not {value!r}"
+                )
         current = self._bookkeeping or Bookkeeping()
         self.bookkeeping = dataclasses.replace(current, expiry=value)
 

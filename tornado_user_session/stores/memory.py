@@ -42,18 +42,20 @@ class MemoryStore(Store):
     from one IOLoop per process, as Tornado applications usually are
     (:func:`~tornado_user_session.init` refuses a second loop running at once).
 
-    :param max_sessions: how many sessions it holds at most (default 100,000:
-        about 350 bytes each plus their data, tens of megabytes for small sessions,
-        enough for any one process).
+    :param max_sessions: how many sessions it holds at most (default 100,000, 2 at
+        least: about 350 bytes each plus their data, tens of megabytes for small
+        sessions, enough for any one process; at most ``max_session_bytes`` of data
+        each).
     :param max_anonymous_sessions: how many of those may be anonymous, with no
         ``user`` key (default a tenth of *max_sessions*). Each kind evicts its own
         least recently used session (read or saved) when it is full, so a flood of
         requests that create anonymous sessions never pushes a logged-in user out.
-        Evictions of logged-in sessions are logged at WARNING, at most once a
-        minute, with their count.
+        Among logged-in sessions, those not read since they were stored (logins
+        whose visitor never came back) are evicted first. Evictions of logged-in
+        sessions are logged at WARNING, at most once a minute, with their count.
     :param clock: the time source, in seconds; inject a fake one in tests.
-    :raises ConfigError: if *max_sessions* is not a positive integer, or
-        *max_anonymous_sessions* not an integer from 0 to ``max_sessions - 1``.
+    :raises ConfigError: if *max_sessions* is not an integer of 2 or more, or
+        *max_anonymous_sessions* not an integer from 1 to ``max_sessions - 1``.
 
     An expired session is never served. :func:`~tornado_user_session.init` calls
     :meth:`purge` every ``store_check_period`` seconds; it removes expired sessions
@@ -73,58 +75,78 @@ class MemoryStore(Store):
         max_anonymous_sessions: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
-            raise ConfigError("max_sessions", f"must be a positive integer, not {max_sessions!r}")
+        if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 2:
+            raise ConfigError(
+                "max_sessions", f"must be an integer of 2 or more, not {max_sessions!r}"
+            )
         if max_anonymous_sessions is None:
-            max_anonymous_sessions = max_sessions // 10
+            max_anonymous_sessions = max(1, max_sessions // 10)
         if (
             isinstance(max_anonymous_sessions, bool)
             or not isinstance(max_anonymous_sessions, int)
-            or not 0 <= max_anonymous_sessions < max_sessions
+            or not 1 <= max_anonymous_sessions < max_sessions
         ):
             raise ConfigError(
                 "max_anonymous_sessions",
-                f"must be an integer from 0 to max_sessions - 1 ({max_sessions - 1}), "
+                f"must be an integer from 1 to max_sessions - 1 ({max_sessions - 1}), "
                 f"not {max_anonymous_sessions!r}",
             )
         self.max_sessions = max_sessions
         self.max_anonymous_sessions = max_anonymous_sessions
         self._clock = clock
-        # Least recently used first, logged-in and anonymous sessions apart.
+        # Least recently used first. Logged-in sessions that no request has read since they
+        # were stored (a login whose visitor never came back) are on probation: they are
+        # evicted before the ones in use, so a flood of logins, each used once, cannot push
+        # out the users who came back.
         self._users: OrderedDict[str, _Entry] = OrderedDict()
+        self._probation: OrderedDict[str, _Entry] = OrderedDict()
         self._anonymous: OrderedDict[str, _Entry] = OrderedDict()
         self._evicted_users = 0
         self._evictions_logged_at: float | None = None
 
     def __len__(self) -> int:
         """The number of sessions held, expired ones not yet purged included."""
-        return len(self._users) + len(self._anonymous)
+        return len(self._users) + len(self._probation) + len(self._anonymous)
+
+    def _find(self, session_id: str) -> tuple[OrderedDict[str, _Entry], _Entry | None]:
+        """The segment holding *session_id*, and its entry (None if it is in none)."""
+        sessions = self._users
+        entry = sessions.get(session_id)
+        if entry is None:
+            sessions = self._probation
+            entry = sessions.get(session_id)
+            if entry is None:
+                sessions = self._anonymous
+                entry = sessions.get(session_id)
+        return sessions, entry
 
     async def load(
         self, session_id: str, *, idle_ttl: float | None = None
     ) -> dict[str, str] | None:
-        sessions = self._users
-        entry = sessions.get(session_id)
+        sessions, entry = self._find(session_id)
         if entry is None:
-            sessions = self._anonymous
-            entry = sessions.get(session_id)
-            if entry is None:
-                return None
+            return None
         now = self._clock()
         if entry[0] <= now:
             del sessions[session_id]
             return None
         if idle_ttl is not None:
-            sessions[session_id] = (min(now + idle_ttl, entry[1]), *entry[1:])
+            entry = (min(now + idle_ttl, entry[1]), *entry[1:])
+        if sessions is self._probation:  # read again: in use
+            del sessions[session_id]
+            sessions = self._users
+        sessions[session_id] = entry
         sessions.move_to_end(session_id)
         return _unpack(entry)
 
     async def create(
         self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
     ) -> None:
-        self._users.pop(session_id, None)
-        self._anonymous.pop(session_id, None)
-        self._put(session_id, _pack(self._clock(), ttl, idle_ttl, record), USER_KEY in record)
+        sessions, entry = self._find(session_id)
+        if entry is not None:
+            del sessions[session_id]
+        entry = _pack(self._clock(), ttl, idle_ttl, record)
+        self._put(session_id, entry, self._probation, logged_in=USER_KEY in record)
 
     async def update(
         self,
@@ -135,29 +157,33 @@ class MemoryStore(Store):
         *,
         idle_ttl: float | None = None,
     ) -> bool:
-        now = self._clock()
-        sessions = self._users
-        entry = sessions.pop(session_id, None)
+        sessions, entry = self._find(session_id)
         if entry is None:
-            sessions = self._anonymous
-            entry = sessions.pop(session_id, None)
-        if entry is None or entry[0] <= now:
+            return False
+        del sessions[session_id]
+        now = self._clock()
+        if entry[0] <= now:
             return False
         record = _unpack(entry)
         record.update(changed)
         for key in removed:
             record.pop(key, None)
-        self._put(session_id, _pack(now, ttl, idle_ttl, record), USER_KEY in record)
+        entry = _pack(now, ttl, idle_ttl, record)
+        self._put(session_id, entry, sessions, logged_in=USER_KEY in record)
         return True
 
     async def delete(self, session_id: str) -> bool:
-        entry = self._users.pop(session_id, None) or self._anonymous.pop(session_id, None)
-        return entry is not None and entry[0] > self._clock()
+        sessions, entry = self._find(session_id)
+        if entry is None:
+            return False
+        del sessions[session_id]
+        expires: float = entry[0]
+        return expires > self._clock()
 
     def purge(self, limit: int) -> int:
         now = self._clock()
         removed = 0
-        for sessions in (self._users, self._anonymous):
+        for sessions in (self._users, self._probation, self._anonymous):
             while removed < limit and sessions:
                 session_id, entry = next(iter(sessions.items()))
                 if entry[0] > now:
@@ -168,19 +194,24 @@ class MemoryStore(Store):
             self._log_evictions(now)  # the count of a burst that has ended
         return removed
 
-    def _put(self, session_id: str, entry: _Entry, logged_in: bool) -> None:
-        """Add a session as the most recently used of its kind, evicting within its bound."""
-        if logged_in:
-            sessions, bound = self._users, self.max_sessions - self.max_anonymous_sessions
+    def _put(
+        self, session_id: str, entry: _Entry, segment: OrderedDict[str, _Entry], *, logged_in: bool
+    ) -> None:
+        """Add a session as the most recently used of *segment* (the one it was in), moved to
+        the segment its kind belongs in, evicting the least recently used of its kind to stay
+        within bounds."""
+        if not logged_in:
+            segment = self._anonymous
+            while len(segment) >= self.max_anonymous_sessions:
+                segment.popitem(last=False)
         else:
-            sessions, bound = self._anonymous, self.max_anonymous_sessions
-        if bound == 0:
-            return
-        while len(sessions) >= bound:
-            sessions.popitem(last=False)
-            if logged_in:
+            if segment is self._anonymous:
+                segment = self._probation  # logged in by this change
+            bound = self.max_sessions - self.max_anonymous_sessions
+            while len(self._users) + len(self._probation) >= bound:
+                (self._probation or self._users).popitem(last=False)
                 self._evicted_user()
-        sessions[session_id] = entry
+        segment[session_id] = entry
 
     def _evicted_user(self) -> None:
         self._evicted_users += 1
