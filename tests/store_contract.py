@@ -124,3 +124,43 @@ class StoreContract:
         assert await self.store.update("s1", changed, removed, TTL)
         assert await self.store.update("s1", {}, list(record), TTL)
         assert await self.store.load("s1") == {}
+
+    @gen_test
+    async def test_a_read_with_idle_ttl_extends_the_record(self) -> None:
+        assert self.store.supports_idle_timeout
+        await self.store.create("s1", {"a": "1"}, TTL, idle_ttl=10)
+        await self.advance(9)
+        assert await self.store.load("s1", idle_ttl=10) == {"a": "1"}
+        await self.advance(9)  # 18 s after the save, 9 after the read
+        assert await self.store.load("s1", idle_ttl=10) == {"a": "1"}
+        await self.advance(10)
+        assert await self.store.load("s1", idle_ttl=10) is None
+
+    @gen_test
+    async def test_a_read_without_idle_ttl_does_not_extend_an_idle_record(self) -> None:
+        await self.store.create("s1", {"a": "1"}, TTL, idle_ttl=10)
+        await self.advance(9)
+        assert await self.store.load("s1") == {"a": "1"}
+        await self.advance(1)
+        assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_an_idle_extension_never_passes_the_end_of_the_last_save(self) -> None:
+        await self.store.create("s1", {"a": "1"}, 20, idle_ttl=10)
+        for _ in range(2):
+            await self.advance(8)
+            assert await self.store.load("s1", idle_ttl=10) == {"a": "1"}
+        await self.advance(4)  # 20 s after the save, 4 after the last read
+        assert await self.store.load("s1", idle_ttl=10) is None
+
+    @gen_test
+    async def test_an_update_with_idle_ttl_restarts_both_clocks(self) -> None:
+        await self.store.create("s1", {"a": "1"}, 20, idle_ttl=10)
+        await self.advance(8)
+        assert await self.store.update("s1", {"a": "2"}, (), 20, idle_ttl=10)
+        await self.advance(9)
+        assert await self.store.load("s1", idle_ttl=10) == {"a": "2"}
+        await self.advance(9)  # 18 s after the update
+        assert await self.store.load("s1") == {"a": "2"}
+        await self.advance(3)  # 21 s after the update: its end
+        assert await self.store.load("s1") is None

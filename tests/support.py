@@ -31,6 +31,22 @@ class FakeClock:
         self.now += seconds
 
 
+async def advance_redis(client: Any, prefix: str, seconds: float) -> None:
+    """Make *seconds* pass for the Redis keys under *prefix*: shorten their TTLs, and move
+    the end each session's last save gave it (its marker field, in ms) as much earlier."""
+    shift = round(seconds * 1000)
+    async for key in client.scan_iter(match=prefix + "*"):
+        left = await client.pttl(key) - shift
+        if left <= 0:
+            await client.delete(key)
+            continue
+        await client.pexpire(key, left)
+        if await client.type(key) == "hash":
+            end = await client.hget(key, "\x00")
+            if end:
+                await client.hset(key, "\x00", str(int(end) - shift))
+
+
 class HookedStore(tus.MemoryStore):
     """A real MemoryStore that calls :meth:`before` ahead of each operation."""
 
@@ -122,6 +138,15 @@ class SessionPage(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write({"ok": True})
 
 
+class Expiry(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """POST ``seconds=N`` chooses the session's lifetime (``seconds=`` for the app's options)."""
+
+    def post(self) -> None:
+        seconds = self.get_argument("seconds")
+        self.session.set_expiry(float(seconds) if seconds else None)
+        self.write({"expiry": self.session.expiry})
+
+
 class Untouched(tus.UserSessionMixin, tornado.web.RequestHandler):
     def get(self) -> None:
         self.write("hello")
@@ -134,6 +159,7 @@ def make_app(*handlers: Any, settings: dict[str, Any] | None = None, **options: 
             (r"/dashboard", Dashboard),
             (r"/session", SessionPage),
             (r"/untouched", Untouched),
+            (r"/expiry", Expiry),
             *handlers,
             *tus.routes(start=tus.GuestStartHandler),
         ],
@@ -212,7 +238,7 @@ class SessionTestCase(tornado.testing.AsyncHTTPTestCase):
         return CountingStore(clock=self.clock)
 
     def get_app(self) -> tornado.web.Application:
-        options = {"store": self.store, **self.options}
+        options = {"store": self.store, "clock": self.clock, **self.options}
         app: tornado.web.Application = make_app(*self.handlers, settings=self.settings, **options)
         self.manager: tus.SessionManager = app.settings["user_session"]
         return app

@@ -18,7 +18,7 @@ from tornado.testing import AsyncTestCase, gen_test
 import tornado_user_session as tus
 from servers import RedisServer, free_port, wait_for_port
 from store_contract import TTL, StoreContract
-from support import Browser, SessionTestCase
+from support import Browser, SessionTestCase, advance_redis, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,13 +42,8 @@ class RedisCase(AsyncTestCase):
         return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
 
     async def advance(self, seconds: float) -> None:
-        """Make *seconds* pass for this test's keys, by shortening their TTLs."""
-        async for key in self.client.scan_iter(match=self.prefix + "*"):
-            left = await self.client.pttl(key) - round(seconds * 1000)
-            if left > 0:
-                await self.client.pexpire(key, left)
-            else:
-                await self.client.delete(key)
+        """Make *seconds* pass for this test's keys."""
+        await advance_redis(self.client, self.prefix, seconds)
 
 
 @pytest.mark.usefixtures("redis_for_case")
@@ -200,7 +195,9 @@ class TestRedisOutage(SessionTestCase):
         assert await browser.json("/dashboard") == {"visits": 1}
 
 
-def test_two_server_processes_share_sessions_through_redis(redis_url: str) -> None:
+def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(
+    redis_url: str,
+) -> None:
     script = Path(__file__).with_name("serve_app.py")
     prefix = f"test:{uuid.uuid4().hex}:"
     ports = [free_port(), free_port()]
@@ -217,6 +214,10 @@ def test_two_server_processes_share_sessions_through_redis(redis_url: str) -> No
         b = Browser(client, f"http://127.0.0.1:{ports[1]}")
         b.cookies = a.cookies  # one browser, two servers
         assert await b.json("/dashboard") == {"visits": 2}
+        # A lifetime chosen in one process holds for the saves of the other.
+        assert await a.json("/expiry", "POST", "seconds=2592000") == {"expiry": 2592000}
+        response = await b.fetch("/dashboard")
+        assert set_cookies(response)["tornado-user-session"]["max-age"] == "2592000"
         assert await b.json("/user-session/destroy", "POST") == {"ok": True}
         assert (await a.fetch("/dashboard")).code == 302
         client.close()

@@ -108,6 +108,8 @@ class RedisStore(Store):
     :param prefix: put before each session id to make its key (default ``"tus:"``).
     """
 
+    supports_idle_timeout = True
+
     def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "tus:") -> None:
         self.client = client
         self.prefix = prefix

@@ -1,0 +1,406 @@
+"""Session lifetimes over real HTTP, on both stores: idle and absolute timeouts, set_expiry,
+expire-at-browser-close, fresh login, and the bookkeeping that keeps them."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+import pytest
+import tornado.web
+from tornado.testing import gen_test
+
+import tornado_user_session as tus
+from support import SECRET, Browser, SessionTestCase, advance_redis, set_cookies
+from tornado_user_session.bookkeeping import META_KEY
+from tornado_user_session.stores.base import Record
+
+NAME = "tornado-user-session"
+DAY = 86400.0
+
+
+class Sensitive(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """A page that needs a login from the last 10 minutes."""
+
+    @tus.fresh_login_required
+    def get(self) -> None:
+        self.write({"ok": True})
+
+    @tus.fresh_login_required
+    def post(self) -> None:
+        self.write({"ok": True})
+
+
+class SensitiveWithin(tus.UserSessionMixin, tornado.web.RequestHandler):
+    @tus.fresh_login_required(within=datetime.timedelta(minutes=5))
+    async def get(self) -> None:
+        self.write({"ok": True})
+
+
+class LoggedInAt(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def get(self) -> None:
+        at = self.authenticated_at
+        self.write({"at": None if at is None else at.isoformat()})
+
+
+class ClearAll(tus.UserSessionMixin, tornado.web.RequestHandler):
+    def post(self) -> None:
+        self.session.clear()
+        self.session["n"] = 1
+        self.write({"keys": list(self.session)})
+
+
+HANDLERS = (
+    (r"/sensitive", Sensitive),
+    (r"/sensitive-5", SensitiveWithin),
+    (r"/logged-in-at", LoggedInAt),
+    (r"/clear-all", ClearAll),
+)
+
+
+class LifetimeCase(SessionTestCase):
+    """The rules, run on the in-memory store; :class:`OnRedis` runs them again on Redis."""
+
+    handlers = HANDLERS
+
+    async def advance(self, seconds: float) -> None:
+        """Make *seconds* pass for the application and its store."""
+        self.clock.advance(seconds)
+
+    async def store_ttl(self, browser: Browser) -> float:
+        """How long the store will keep this browser's session, in seconds."""
+        session_id = self.session_id(browser)
+        entry = self.store._find(session_id)[1]
+        assert entry is not None
+        expires: float = entry[0]
+        return expires - self.clock()
+
+    async def logged_in(self, browser: Browser) -> bool:
+        return (await browser.fetch("/dashboard")).code == 200
+
+
+class IdleRules:
+    """idle_timeout: an unused session ends; every read counts as use."""
+
+    options = {"idle_timeout": 60}  # noqa: RUF012
+
+    @gen_test
+    async def test_reads_extend_an_idle_session_and_idleness_ends_it(
+        self: Any,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for _ in range(3):
+            await self.advance(50)
+            response = await browser.fetch("/session")  # a read, no write
+            assert json.loads(response.body)["session"]["user"]
+            assert NAME not in set_cookies(response)  # reading re-sends no cookie
+        await self.advance(61)
+        assert not await self.logged_in(browser)
+
+    @gen_test
+    async def test_a_session_used_by_writes_lives_on(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for _ in range(3):
+            await self.advance(59)
+            assert await self.logged_in(browser)  # the dashboard counts visits: a write
+
+
+class AbsoluteRules:
+    """absolute_timeout: nothing moves the end of a session past its login plus this."""
+
+    options = {"absolute_timeout": 1000, "idle_timeout": 300, "rolling": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_no_activity_passes_the_absolute_end(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/expiry", "POST", f"seconds={30 * DAY}")  # remember me
+        for elapsed in range(100, 1000, 100):
+            await self.advance(100)
+            response = await browser.fetch("/dashboard")  # read, write, rolling
+            assert response.code == 200, elapsed
+            max_age = int(set_cookies(response)[NAME]["max-age"])
+            assert max_age <= 1000 - elapsed
+            assert await self.store_ttl(browser) <= 1000 - elapsed + 0.01
+            await browser.json("/session")  # an idle extension, by a read
+        await self.advance(100)
+        assert not await self.logged_in(browser)
+
+    @gen_test
+    async def test_a_new_login_starts_a_new_absolute_lifetime(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for _ in range(9):
+            await self.advance(100)
+            assert await self.logged_in(browser)
+        await self.login(browser)  # at 900 s: its own 1000 s start now
+        for _ in range(9):
+            await self.advance(100)
+            assert await self.logged_in(browser)
+
+
+class ExpiryRules:
+    """set_expiry and expire_at_browser_close: a lifetime per session, kept with it."""
+
+    options = {"expire_at_browser_close": True}  # noqa: RUF012
+
+    @gen_test
+    async def test_expire_at_browser_close_gives_a_cookie_without_max_age(self: Any) -> None:
+        response = await self.browser().fetch("/user-session/start", "POST")
+        cookie = set_cookies(response)[NAME]
+        assert cookie.value
+        assert cookie["max-age"] == ""
+        assert cookie["expires"] == ""
+
+    @gen_test
+    async def test_set_expiry_is_kept_on_every_later_save(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        answer = await browser.json("/expiry", "POST", f"seconds={30 * DAY}")
+        assert answer == {"expiry": 30 * DAY}
+        for _ in range(2):
+            response = await browser.fetch("/dashboard")  # a later save
+            assert set_cookies(response)[NAME]["max-age"] == str(int(30 * DAY))
+        await self.advance(3 * DAY)  # past max_age (48 h): the chosen lifetime holds
+        assert await self.logged_in(browser)
+        await browser.fetch("/expiry", "POST", "seconds=")  # back to the app's options
+        response = await browser.fetch("/dashboard")
+        assert set_cookies(response)[NAME]["max-age"] == ""
+
+    @gen_test
+    async def test_set_expiry_zero_ends_the_cookie_with_the_browser_but_not_the_server_bound(
+        self: Any,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/expiry", "POST", "seconds=0")
+        response = await browser.fetch("/dashboard")
+        assert set_cookies(response)[NAME]["max-age"] == ""
+        await self.advance(2 * DAY + 1)  # the server still ends it after max_age
+        assert not await self.logged_in(browser)
+
+    @gen_test
+    async def test_a_lifetime_chosen_before_login_survives_it(self: Any) -> None:
+        browser = self.browser()
+        await browser.json("/session", "POST", {"cart": [1]})
+        await browser.fetch("/expiry", "POST", f"seconds={7 * DAY}")
+        response = await browser.fetch("/user-session/start", "POST")
+        assert set_cookies(response)[NAME]["max-age"] == str(int(7 * DAY))
+
+
+class FreshRules:
+    """fresh_login_required: a recent login for sensitive pages."""
+
+    @gen_test
+    async def test_a_fresh_login_passes_a_stale_one_is_sent_to_log_in_again(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        assert (await browser.fetch("/sensitive")).code == 200
+        await self.advance(601)
+        response = await browser.fetch("/sensitive?tab=2")
+        assert response.code == 302
+        assert response.headers["Location"] == "/login?next=%2Fsensitive%3Ftab%3D2"
+        assert (await browser.fetch("/sensitive", "POST")).code == 403
+        await self.login(browser)  # logging in again makes it fresh
+        assert (await browser.fetch("/sensitive")).code == 200
+        assert (await browser.fetch("/sensitive", "POST")).code == 200
+
+    @gen_test
+    async def test_the_window_can_be_chosen(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await self.advance(299)
+        assert (await browser.fetch("/sensitive-5")).code == 200
+        await self.advance(2)
+        assert (await browser.fetch("/sensitive-5")).code == 302
+
+    @gen_test
+    async def test_an_anonymous_visitor_is_treated_as_authenticated_does(self: Any) -> None:
+        response = await self.browser().fetch("/sensitive")
+        assert response.code == 302
+        assert response.headers["Location"] == "/login?next=%2Fsensitive"
+        assert (await self.browser().fetch("/sensitive", "POST")).code == 403
+
+    @gen_test
+    async def test_authenticated_at_is_the_login_time_in_utc(self: Any) -> None:
+        browser = self.browser()
+        assert await browser.json("/logged-in-at") == {"at": None}
+        await self.login(browser)
+        at = datetime.datetime.fromtimestamp(self.clock(), datetime.timezone.utc)
+        await self.advance(30)
+        assert await browser.json("/logged-in-at") == {"at": at.isoformat()}
+
+
+class BookkeepingRules:
+    @gen_test
+    async def test_the_bookkeeping_is_not_a_key_and_clear_cannot_touch_it(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/expiry", "POST", f"seconds={DAY}")
+        assert "user" in (await browser.json("/session"))["session"]
+        assert await browser.json("/clear-all", "POST") == {"keys": ["n"]}
+        assert (await browser.json("/session"))["session"] == {"n": 1}
+        response = await browser.fetch("/session", "POST", {"m": 2})
+        assert set_cookies(response)[NAME]["max-age"] == str(int(DAY))  # the choice stayed
+
+
+class TestIdleOnMemory(IdleRules, LifetimeCase):
+    @gen_test
+    async def test_a_read_is_one_store_call(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        self.store.calls.clear()
+        await browser.json("/session")
+        assert self.store.calls == ["load"]
+
+
+class TestAbsoluteOnMemory(AbsoluteRules, LifetimeCase):
+    pass
+
+
+class TestExpiryOnMemory(ExpiryRules, LifetimeCase):
+    pass
+
+
+class TestFreshOnMemory(FreshRules, LifetimeCase):
+    pass
+
+
+class TestBookkeepingOnMemory(BookkeepingRules, LifetimeCase):
+    pass
+
+
+class TestFreshLoginUrl(LifetimeCase):
+    settings = {"fresh_login_url": "/confirm"}  # noqa: RUF012
+
+    @gen_test
+    async def test_a_stale_login_goes_to_the_fresh_login_url(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await self.advance(601)
+        response = await browser.fetch("/sensitive")
+        assert response.headers["Location"] == "/confirm?next=%2Fsensitive"
+        assert (await self.browser().fetch("/sensitive")).headers["Location"].startswith("/login?")
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class OnRedis(LifetimeCase):
+    redis_url: str
+
+    def make_store(self) -> tus.RedisStore:
+        self.prefix = f"test:{uuid.uuid4().hex}:"
+        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        await advance_redis(self.store.client, self.prefix, seconds)
+
+    async def store_ttl(self, browser: Browser) -> float:
+        ttl_ms: int = await self.store.client.pttl(self.prefix + str(self.session_id(browser)))
+        return ttl_ms / 1000
+
+
+class TestIdleOnRedis(IdleRules, OnRedis):
+    @gen_test
+    async def test_a_read_is_one_round_trip(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        client = self.store.client
+        await browser.json("/session")  # the first read loads the script into Redis
+        before = await client.info("commandstats")
+        await browser.json("/session")
+        after = await client.info("commandstats")
+        calls = {
+            name.removeprefix("cmdstat_"): after[name]["calls"]
+            - before.get(name, {"calls": 0})["calls"]
+            for name in after
+        }
+        # One EVALSHA, whose script reads and extends; and the INFO that asked.
+        script = {"hgetall": 1, "hget": 1, "time": 1, "pexpireat": 1}
+        assert {name: n for name, n in calls.items() if n} == {"evalsha": 1, "info": 1, **script}
+
+
+class TestAbsoluteOnRedis(AbsoluteRules, OnRedis):
+    pass
+
+
+class TestExpiryOnRedis(ExpiryRules, OnRedis):
+    pass
+
+
+class TestFreshOnRedis(FreshRules, OnRedis):
+    pass
+
+
+class TestBookkeepingOnRedis(BookkeepingRules, OnRedis):
+    @gen_test
+    async def test_the_bookkeeping_is_stored_beside_the_keys(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        record = await self.store.load(str(self.session_id(browser)))
+        assert record is not None
+        assert json.loads(record[META_KEY])[1] == self.clock()
+
+
+class OldStore(tus.Store):
+    """A store written for 0.1: no idle_ttl anywhere."""
+
+    async def load(self, session_id: str) -> dict[str, str] | None:  # type: ignore[override]
+        return None
+
+    async def create(self, session_id: str, record: Record, ttl: float) -> None:  # type: ignore[override]
+        pass
+
+    async def update(  # type: ignore[override]
+        self, session_id: str, changed: Record, removed: Collection[str], ttl: float
+    ) -> bool:
+        return False
+
+    async def delete(self, session_id: str) -> bool:
+        return False
+
+
+def test_a_store_without_idle_support_is_refused_with_idle_timeout_at_init() -> None:
+    app = tornado.web.Application()
+    with pytest.raises(tus.ConfigError, match="idle_timeout: OldStore cannot extend"):
+        tus.init(app, secret=SECRET, store=OldStore(), idle_timeout=60)
+    tus.init(app, secret=SECRET, store=OldStore(), absolute_timeout=60, max_age=30)
+
+
+def test_an_idle_timeout_as_long_as_the_absolute_one_is_refused() -> None:
+    with pytest.raises(tus.ConfigError, match="idle_timeout: must be shorter"):
+        tus.init(tornado.web.Application(), secret=SECRET, idle_timeout=60, absolute_timeout=60)
+
+
+def test_session_keys_beginning_with_nul_are_the_librarys() -> None:
+    session = tus.Session()
+    with pytest.raises(ValueError, match="the library's"):
+        session[META_KEY] = "x"
+    with pytest.raises(ValueError, match="400 days"):
+        session.set_expiry(401 * DAY)
+    with pytest.raises(ValueError, match="400 days"):
+        session.set_expiry(-1)
+    session.set_expiry(datetime.timedelta(days=1))
+    assert session.expiry == DAY
+    assert dict(session) == {}
+
+
+def test_bookkeeping_that_is_not_ours_is_no_session(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    store = tus.MemoryStore()
+    manager = tus.SessionManager(tus.Config(secret=SECRET, store=store))
+
+    async def main() -> None:
+        await store.create("sid", {META_KEY: '"junk"', "user": "{}"}, 100)
+        with caplog.at_level(logging.WARNING, "tornado_user_session"):
+            session = await manager.load(manager.signer.sign("sid"))
+        assert session.id is None
+
+    asyncio.run(main())
