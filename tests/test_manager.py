@@ -189,11 +189,11 @@ def test_a_memory_store_served_from_two_live_loops_is_refused_clearly() -> None:
 
     try:
         first.run_until_complete(ensure())
-        timer = manager._purger
+        timer = manager.purger._timer
         with pytest.raises(tus.SessionError, match="one IOLoop"):
             second.run_until_complete(ensure())
         first.run_until_complete(ensure())
-        assert manager._purger is timer  # no new timer for the loop that has one
+        assert manager.purger._timer is timer  # no new timer for the loop that has one
         first.run_until_complete(manager.close())
     finally:
         first.close()

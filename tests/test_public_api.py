@@ -16,6 +16,7 @@ MODULES = {
     "manager",
     "mixin",
     "protection",
+    "purging",
     "session",
     "signing",
     "stores",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import difflib
 import logging
@@ -10,16 +9,15 @@ import secrets
 from typing import Any, NamedTuple
 
 import tornado.web
-from tornado.ioloop import PeriodicCallback
 
 from . import lifetimes
 from ._bounded import BoundedDict
 from .bookkeeping import Bookkeeping
 from .config import Config, option_names
-from .errors import ConfigError, SessionError, StoreDataError, StoreError, UnstorableValueError
-from .session import Session
+from .errors import ConfigError, StoreDataError, StoreError
+from .purging import Purger
+from .session import Session, check_size
 from .signing import CookieSigner
-from .stores.base import Record
 
 log = logging.getLogger("tornado_user_session")
 
@@ -29,9 +27,6 @@ SETTINGS_KEY = "user_session"
 
 #: How many sessions' Set-Cookie headers a manager remembers.
 COOKIE_HEADER_CACHE_SIZE = 10_000
-
-#: How many expired sessions one purge step removes before it lets other work run.
-PURGE_BATCH = 1000
 
 
 class PendingSave(NamedTuple):
@@ -54,8 +49,7 @@ class SessionManager:
         self.config = config
         self.store = config.store
         self.signer = CookieSigner(config.secrets, cookie_name=config.name)
-        self._purger: PeriodicCallback | None = None
-        self._purger_loop: asyncio.AbstractEventLoop | None = None
+        self.purger = Purger(self.store, config.store_check_period)
         self._store_down = False
         self._cookie_headers: BoundedDict[tuple[str | None, bool, int | None], str] = BoundedDict(
             COOKIE_HEADER_CACHE_SIZE
@@ -120,7 +114,7 @@ class SessionManager:
                     bookkeeping or Bookkeeping(), created_at=self.now()
                 )
             record = session.record()
-            self._check_size(record)
+            check_size(record, self.config.max_session_bytes)
             return PendingSave(True, record, [])
         if session.bookkeeping is None:  # stored before the library kept any
             session.bookkeeping = Bookkeeping(created_at=self.now())
@@ -131,24 +125,8 @@ class SessionManager:
         elif not (changed or removed or config.rolling):
             return None
         if changed:
-            self._check_size(record)
+            check_size(record, self.config.max_session_bytes)
         return PendingSave(False, changed, removed)
-
-    def _check_size(self, record: Record) -> None:
-        """Refuse a session bigger than ``max_session_bytes`` of JSON text."""
-        limit = self.config.max_session_bytes
-        size = sum(map(len, record)) + sum(map(len, record.values()))
-        if size * 4 <= limit:  # a character is at most 4 bytes of UTF-8
-            return
-        size = sum(len(key.encode()) + len(text.encode()) for key, text in record.items())
-        if size > limit:
-            biggest = max(record, key=lambda key: len(record[key]))
-            raise UnstorableValueError(
-                biggest,
-                record[biggest],
-                f"the session would be {size} bytes of JSON text, over "
-                f"max_session_bytes={limit} (its biggest key is {biggest!r})",
-            )
 
     async def save(self, session: Session, pending: PendingSave) -> bool:
         """Write *pending* to the store.
@@ -257,55 +235,29 @@ class SessionManager:
             log.warning("tornado_user_session: the session store is available again")
 
     def ensure_purging(self) -> None:
-        """Run the store's purge every ``store_check_period`` seconds on the running loop.
+        """Run the store's purge on the running loop (see :class:`~.purging.Purger`).
 
         Called by the mixin on each request: :func:`init` may run before the loop
-        that serves requests exists. Does nothing for stores that expire records
-        themselves. A store that needs a purge lives in one process and one loop: a
-        new loop takes over once the previous one is closed.
+        that serves requests exists.
 
         :raises SessionError: when a second loop serves the application while the
-            first still runs (IOLoops on several threads), which such a store,
-            not being thread-safe, cannot serve.
+            first still runs.
         """
-        loop = asyncio.get_running_loop()
-        if self._purger_loop is loop or not self.store.needs_purge:
-            return
-        if self._purger_loop is not None and not self._purger_loop.is_closed():
-            raise SessionError(
-                f"{type(self.store).__name__} serves one IOLoop per process, and this "
-                "application is already served by another loop that is still open: serve "
-                "it from one loop, or keep sessions in a shared store such as RedisStore"
-            )
-        if self._purger is not None:
-            self._purger.stop()
-        self._purger_loop = loop
-        self._purger = PeriodicCallback(self.purge, self.config.store_check_period * 1000)
-        self._purger.start()
+        if self.store.needs_purge:
+            self.purger.ensure_running()
 
     @property
     def purging(self) -> bool:
         """Whether a purge timer runs (for a store that needs one, once requests are served)."""
-        return self._purger is not None and self._purger.is_running()
+        return self.purger.running
 
     async def purge(self) -> int:
-        """Remove every expired session from the store, a batch at a time, and return how many.
-
-        Between batches it lets the IOLoop serve requests.
-        """
-        total = 0
-        while True:
-            removed = self.store.purge(PURGE_BATCH)
-            total += removed
-            if removed < PURGE_BATCH:
-                return total
-            await asyncio.sleep(0)
+        """Remove every expired session from the store now, and return how many."""
+        return await self.purger.purge()
 
     async def close(self) -> None:
         """Stop the purge and close the store."""
-        if self._purger is not None:
-            self._purger.stop()
-            self._purger = self._purger_loop = None
+        self.purger.stop()
         await self.store.close()
 
 

@@ -48,6 +48,25 @@ def _decode(text: str) -> Any:
     return value
 
 
+def check_size(record: Record, limit: int) -> None:
+    """Refuse a record bigger than *limit* bytes of JSON text, keys included.
+
+    :raises UnstorableValueError: naming the limit and the biggest key.
+    """
+    size = sum(map(len, record)) + sum(map(len, record.values()))
+    if size * 4 <= limit:  # a character is at most 4 bytes of UTF-8
+        return
+    size = sum(len(key.encode()) + len(text.encode()) for key, text in record.items())
+    if size > limit:
+        biggest = max(record, key=lambda key: len(record[key]))
+        raise UnstorableValueError(
+            biggest,
+            record[biggest],
+            f"the session would be {size} bytes of JSON text, over "
+            f"max_session_bytes={limit} (its biggest key is {biggest!r})",
+        )
+
+
 # What JSON holds as it is; containers are checked item by item.
 _SCALARS = (str, int, bool, type(None))
 
