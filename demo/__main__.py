@@ -1,6 +1,8 @@
 """Run the demo: ``python -m demo [--port 8888] [--password tornado] [--redis-url URL]``.
 
 The demo user is ``demo``, with the password ``tornado`` unless --password says otherwise.
+Sessions end after 30 minutes unused and 7 days at most; the password page needs a login
+from the last 5 minutes (--idle-timeout, --absolute-timeout, --fresh-login-within change them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import tornado.log
 
 import tornado_user_session as tus
 
-from .app import DEFAULT_PASSWORD, USERNAME, make_app
+from .app import (
+    ABSOLUTE_TIMEOUT,
+    DEFAULT_PASSWORD,
+    FRESH_LOGIN_WITHIN,
+    IDLE_TIMEOUT,
+    REMEMBER,
+    USERNAME,
+    make_app,
+)
 
 
 async def main() -> None:
@@ -23,13 +33,31 @@ async def main() -> None:
     parser.add_argument(
         "--redis-url", help="keep sessions in Redis (redis://host:6379/0), not in memory"
     )
+    for flag, default, what in (
+        ("--idle-timeout", IDLE_TIMEOUT, "end a session unused for this long"),
+        ("--absolute-timeout", ABSOLUTE_TIMEOUT, "end a session this long after its login"),
+        ("--fresh-login-within", FRESH_LOGIN_WITHIN, "the password page needs a login this recent"),
+    ):
+        parser.add_argument(flag, type=float, default=default, help=f"{what}, seconds ({default})")
     args = parser.parse_args()
     tornado.log.enable_pretty_logging()
     store = tus.RedisStore.from_url(args.redis_url) if args.redis_url else tus.MemoryStore()
-    app = make_app(password=args.password, store=store)
+    app = make_app(
+        password=args.password,
+        store=store,
+        idle_timeout=args.idle_timeout,
+        absolute_timeout=args.absolute_timeout,
+        fresh_login_within=args.fresh_login_within,
+    )
     app.listen(args.port, args.host)
     address = f"http://{args.host}:{args.port}/"
     print(f"Demo on {address} - log in as {USERNAME!r} with password {args.password!r}", flush=True)
+    print(
+        f"Sessions end after {args.idle_timeout:g} s unused and {args.absolute_timeout:g} s "
+        f"after login; 'Remember me' keeps a login {REMEMBER.days} days (within those), "
+        f"and the password page needs a login from the last {args.fresh_login_within:g} s",
+        flush=True,
+    )
     await asyncio.Event().wait()
 
 

@@ -1,11 +1,13 @@
 """The seed library's canonical app, the Tornado way.
 
-``/`` is a login form, ``/dashboard`` and ``/my-profile`` are protected with
-``@tornado.web.authenticated``, and a Logout button POSTs to the destroy route.
+``/`` is a login form with "Remember me", ``/dashboard`` and ``/my-profile`` are
+protected with ``@tornado.web.authenticated``, ``/my-profile/password`` needs a
+fresh login, and a Logout button POSTs to the destroy route.
 """
 
 from __future__ import annotations
 
+import datetime
 import hmac
 import os
 import secrets
@@ -18,6 +20,9 @@ import tornado_user_session as tus
 
 USERNAME = "demo"
 DEFAULT_PASSWORD = "tornado"
+
+#: How long "Remember me" keeps a login; without it, the cookie ends with the browser.
+REMEMBER = datetime.timedelta(days=30)
 
 
 class Page(tus.UserSessionMixin, tornado.web.RequestHandler):
@@ -33,10 +38,19 @@ class LoginPage(Page):
         if self.current_user:
             self.redirect("/dashboard")
             return
-        self.render("login.html", error=None, next_url=self.next_url())
+        self.render("login.html", error=None, confirm=False, next_url=next_url(self))
 
-    def next_url(self) -> str:
-        return tus.local_path(self.get_argument("next", None)) or "/dashboard"
+
+class ConfirmPage(Page):
+    """The ``fresh_login_url``: asks a logged-in user for their password again."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.render("login.html", error=None, confirm=True, next_url=next_url(self))
+
+
+def next_url(handler: tornado.web.RequestHandler) -> str:
+    return tus.local_path(handler.get_argument("next", None)) or "/dashboard"
 
 
 class Login(tus.StartHandler):
@@ -48,12 +62,15 @@ class Login(tus.StartHandler):
         expected = self.settings["demo_password"]
         if username != USERNAME or not hmac.compare_digest(password, expected):
             return None
+        # Remember me: a lifetime of its own, kept with the session; otherwise the cookie
+        # ends when the browser closes. The session's other lifetimes still bound both.
+        self.session.set_expiry(REMEMBER if self.get_body_argument("remember", "") else 0)
         return {"username": username, "visits": 0}
 
     def refuse(self) -> None:
         self.set_status(401)
-        next_url = tus.local_path(self.get_argument("next", None)) or "/dashboard"
-        self.render("login.html", error="Wrong username or password.", next_url=next_url)
+        error = "Wrong username or password."
+        self.render("login.html", error=error, confirm=False, next_url=next_url(self))
 
 
 class Dashboard(Page):
@@ -78,18 +95,54 @@ class Profile(Page):
         self.redirect("/my-profile?saved=1", status=303)
 
 
+class PasswordPage(Page):
+    """Changes the demo user's password (for this process): it needs a fresh login."""
+
+    @tus.fresh_login_required
+    def get(self) -> None:
+        self.no_store()
+        self.render("password.html", error=None, changed=self.get_argument("changed", None))
+
+    @tus.fresh_login_required
+    def post(self) -> None:
+        password = self.get_body_argument("new_password", "")
+        if len(password) < 8:
+            self.set_status(400)
+            self.no_store()
+            self.render("password.html", error="Use 8 characters or more.", changed=None)
+            return
+        self.settings["demo_password"] = password
+        self.redirect("/my-profile/password?changed=1", status=303)
+
+
+#: The demo's lifetimes, in seconds: OWASP's advice for an ordinary application.
+IDLE_TIMEOUT = 30 * 60
+ABSOLUTE_TIMEOUT = 7 * 24 * 3600
+FRESH_LOGIN_WITHIN = 5 * 60
+
+
 def make_app(
-    *, password: str = DEFAULT_PASSWORD, store: tus.Store | None = None, **settings: Any
+    *,
+    password: str = DEFAULT_PASSWORD,
+    store: tus.Store | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
+    absolute_timeout: float = ABSOLUTE_TIMEOUT,
+    fresh_login_within: float = FRESH_LOGIN_WITHIN,
+    **settings: Any,
 ) -> tornado.web.Application:
     """Build the demo application on *store* (the in-memory store by default)."""
     app = tornado.web.Application(
         [
             (r"/", LoginPage),
+            (r"/confirm", ConfirmPage),
             (r"/dashboard", Dashboard),
             (r"/my-profile", Profile),
+            (r"/my-profile/password", PasswordPage),
             *tus.routes(start=Login),
         ],
         login_url="/",
+        fresh_login_url="/confirm",
+        fresh_login_within=fresh_login_within,
         xsrf_cookies=True,
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax"},
         cookie_secret=os.environ.get("DEMO_COOKIE_SECRET") or secrets.token_urlsafe(32),
@@ -97,5 +150,5 @@ def make_app(
         demo_password=password,
         **settings,
     )
-    tus.init(app, store=store)
+    tus.init(app, store=store, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,73 @@ def test_the_session_cookie_is_httponly_and_lax(page: Page) -> None:
         assert session["httpOnly"] is True
         assert session["sameSite"] == "Lax"
         assert page.evaluate("document.cookie").find("tornado-user-session") == -1
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_remember_me_keeps_the_cookie_past_the_browser_and_its_absence_does_not(
+    page: Page, chromium: Browser
+) -> None:
+    base, server = serve_demo()
+    try:
+        log_in(page, base)  # "Remember me" left unticked
+        expect(page).to_have_url(base + "/dashboard")
+        remembered = chromium.new_context().new_page()
+        remembered.goto(base + "/")
+        remembered.get_by_label("Username").fill("demo")
+        remembered.get_by_label("Password").fill(PASSWORD)
+        remembered.get_by_label("Remember me").check()
+        remembered.get_by_role("button", name="Log in").click()
+        expect(remembered).to_have_url(base + "/dashboard")
+
+        def session_cookie(of: Page) -> Any:
+            cookies: list[Any] = of.context.cookies()
+            return next(c for c in cookies if c["name"] == "tornado-user-session")
+
+        assert session_cookie(page)["expires"] == -1  # ends with the browser
+        expires = session_cookie(remembered)["expires"]
+        week = 7 * 24 * 3600  # 30 days asked for, cut at the demo's absolute timeout
+        assert time.time() + week - 60 < expires <= time.time() + week + 1
+        remembered.context.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_password_page_asks_a_stale_login_to_confirm_and_returns_to_it(page: Page) -> None:
+    base, server = serve_demo("--fresh-login-within", "1")
+    try:
+        log_in(page, base)
+        page.get_by_role("link", name="Password").click()
+        expect(page.get_by_role("heading")).to_have_text("Change password")  # fresh: allowed
+        page.wait_for_timeout(1500)  # the login grows stale
+        page.goto(base + "/my-profile/password")
+        expect(page).to_have_url(base + "/confirm?next=%2Fmy-profile%2Fpassword")
+        expect(page.get_by_role("status")).to_contain_text("needs a recent login")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        expect(page).to_have_url(base + "/my-profile/password")
+        page.get_by_label("New password").fill("a brand new password")
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_role("status")).to_have_text("Password changed.")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_an_idle_session_sends_the_visitor_back_to_the_login_page(page: Page) -> None:
+    base, server = serve_demo("--idle-timeout", "2")
+    try:
+        log_in(page, base)
+        expect(page).to_have_url(base + "/dashboard")
+        page.wait_for_timeout(1000)
+        page.reload()  # used within the timeout: still in
+        expect(page.get_by_role("heading")).to_have_text("Hello, demo")
+        page.wait_for_timeout(2500)
+        page.reload()
+        expect(page).to_have_url(base + "/?next=%2Fdashboard")
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
     finally:
         server.terminate()
         server.wait(10)

@@ -26,26 +26,28 @@ def fresh_login_required(method: _Method) -> _Method: ...
 
 
 @overload
-def fresh_login_required(*, within: Seconds = DEFAULT_WITHIN) -> Callable[[_Method], _Method]: ...
+def fresh_login_required(*, within: Seconds | None = None) -> Callable[[_Method], _Method]: ...
 
 
 def fresh_login_required(
-    method: _Method | None = None, *, within: Seconds = DEFAULT_WITHIN
+    method: _Method | None = None, *, within: Seconds | None = None
 ) -> _Method | Callable[[_Method], _Method]:
     """Decorate a handler method of a :class:`~tornado_user_session.UserSessionMixin`
-    handler that needs a login from less than *within* ago (default 10 minutes).
+    handler that needs a login from less than *within* ago.
 
     Use it bare (``@tus.fresh_login_required``) or with a window
-    (``@tus.fresh_login_required(within=300)``, seconds or a timedelta). An
-    anonymous visitor is treated as ``@tornado.web.authenticated`` treats them. A
-    user whose login is older than *within* is sent, for a GET or HEAD, to the
-    application setting ``fresh_login_url`` (default ``login_url``) with ``next``
-    set to this page; any other method gets a 403. Logging in again
+    (``@tus.fresh_login_required(within=300)``, seconds or a timedelta). Without
+    one, the window is the application setting ``fresh_login_within``, else 10
+    minutes. An anonymous visitor is treated as ``@tornado.web.authenticated``
+    treats them. A user whose login is older than the window is sent, for a GET or
+    HEAD, to the application setting ``fresh_login_url`` (default ``login_url``)
+    with ``next`` set to this page; any other method gets a 403. Logging in again
     (``start_user_session``) makes the session fresh.
 
-    :raises ConfigError: if *within* is not a positive duration.
+    :raises ConfigError: if *within* (or ``fresh_login_within``, on the first
+        request) is not a positive duration.
     """
-    limit = seconds("within", within)
+    limit = None if within is None else seconds("within", within)
 
     def decorate(method: _Method) -> _Method:
         needs_user = tornado.web.authenticated(method)
@@ -54,9 +56,14 @@ def fresh_login_required(
         def wrapper(self: UserSessionMixin, *args: Any, **kwargs: Any) -> Any:
             if not self.current_user:
                 return needs_user(self, *args, **kwargs)
+            window = limit
+            if window is None:
+                window = seconds(
+                    "fresh_login_within", self.settings.get("fresh_login_within", DEFAULT_WITHIN)
+                )
             logged_in = self.authenticated_at
             now = datetime.datetime.fromtimestamp(self.session_manager.now(), datetime.timezone.utc)
-            if logged_in is None or (now - logged_in).total_seconds() > limit:
+            if logged_in is None or (now - logged_in).total_seconds() > window:
                 if self.request.method not in ("GET", "HEAD"):
                     raise tornado.web.HTTPError(403, "a fresh login is required")
                 self.redirect(_login_url_with_next(self))
