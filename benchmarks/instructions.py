@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .overhead import ROOT, log_in
+from .server import SERVERS
 
 VARIANTS = [
     # name, server, path, cookie, compared with
@@ -29,6 +30,8 @@ VARIANTS = [
     ("memory: no cookie", "memory", "/read", False, "bare Tornado"),
     ("memory: read user", "memory", "/read", True, "bare Tornado + cookie"),
     ("memory: change user", "memory", "/change", True, "bare Tornado + cookie"),
+    ("memory+idle: read user", "memory+idle", "/read", True, "bare Tornado + cookie"),
+    ("memory+idle: change user", "memory+idle", "/change", True, "bare Tornado + cookie"),
 ]
 
 
@@ -66,14 +69,15 @@ def main() -> None:
     try:
         assert server.stdout is not None
         ready = server.stdout.readline().split()
-        ports = dict(zip(("bare", "memory"), map(int, ready[1:3]), strict=True))
-        cookie = log_in(ports["memory"])
+        ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))
+        cookies = {kind: log_in(ports[kind]) for kind in ("memory", "memory+idle")}
         counts: dict[str, float] = {}
         for name, kind, path, with_cookie, _ in VARIANTS:
-            send(ports[kind], path, cookie if with_cookie else "", 50)  # warm up
+            cookie = cookies.get(kind, cookies["memory"]) if with_cookie else ""
+            send(ports[kind], path, cookie, 50)  # warm up
             control(server.pid, "--zero")
             control(server.pid, "--instr=on")
-            send(ports[kind], path, cookie if with_cookie else "", args.requests)
+            send(ports[kind], path, cookie, args.requests)
             control(server.pid, "--instr=off")
             control(server.pid, f"--dump={name.replace(' ', '_')}")
             time.sleep(0.5)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import load
+from .server import SERVERS
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -24,7 +25,7 @@ SERVER_CPU, LOAD_CPU = 0, 1
 @dataclass(frozen=True)
 class Variant:
     name: str
-    server: str  # "bare", "memory" or "redis"
+    server: str  # one of server.SERVERS
     path: str
     cookie: bool  # whether the request carries a session cookie
     target: float | None  # the least acceptable ratio to bare Tornado
@@ -46,6 +47,10 @@ VARIANTS = [
     Variant("redis: no cookie", "redis", "/read", False, 0.97),
     Variant("redis: read user", "redis", "/read", True, 0.70),
     Variant("redis: change user", "redis", "/change", True, 0.60),
+    Variant("memory+idle: read user", "memory+idle", "/read", True, 0.92),
+    Variant("memory+idle: change user", "memory+idle", "/change", True, 0.88),
+    Variant("redis+idle: read user", "redis+idle", "/read", True, 0.70),
+    Variant("redis+idle: change user", "redis+idle", "/change", True, 0.60),
 ]
 
 
@@ -91,12 +96,12 @@ def run(rounds: int, seconds: float, connections: int, client: str, only: str = 
     )
     try:
         ready = server.stdout.readline().split() if server.stdout else []
-        if len(ready) != 4 or ready[0] != "ready":
+        if len(ready) != 1 + len(SERVERS) or ready[0] != "ready":
             raise RuntimeError("the benchmark server did not start")
-        ports = dict(zip(("bare", "memory", "redis"), map(int, ready[1:]), strict=True))
+        ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))
         pin(server.pid, SERVER_CPU)
         pin(redis.pid, LOAD_CPU)
-        cookies = {"memory": log_in(ports["memory"]), "redis": log_in(ports["redis"])}
+        cookies = {name: log_in(port) for name, port in ports.items() if name != "bare"}
         cookies["bare"] = cookies["memory"]
         cpu = LOAD_CPU if (os.cpu_count() or 1) > 1 else 0
 

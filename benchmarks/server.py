@@ -1,14 +1,16 @@
 """The servers under load, in one process pinned to one core.
 
-``python -m benchmarks.server REDIS_URL`` serves the same tiny handler three ways: bare Tornado,
-and with the library on MemoryStore and on RedisStore, each on a free loopback port. Once all
-three listen it prints ``ready BARE_PORT MEMORY_PORT REDIS_PORT``.
+``python -m benchmarks.server REDIS_URL`` serves the same tiny handler five ways: bare Tornado,
+and with the library on MemoryStore and on RedisStore, without and with ``idle_timeout``, each on
+a free loopback port. Once all listen it prints ``ready`` and their ports, in the order of
+:data:`SERVERS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import tornado.httpserver
 import tornado.testing
@@ -40,19 +42,26 @@ class Change(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write("hello")
 
 
-def session_app(store: tus.Store) -> tornado.web.Application:
+#: The servers, in the order their ports are printed.
+SERVERS = ("bare", "memory", "redis", "memory+idle", "redis+idle")
+
+
+def session_app(store: tus.Store, **options: Any) -> tornado.web.Application:
     app = tornado.web.Application(
         [(r"/read", Read), (r"/change", Change), *tus.routes(start=tus.GuestStartHandler)]
     )
-    tus.init(app, secret=SECRET, store=store)
+    tus.init(app, secret=SECRET, store=store, **options)
     return app
 
 
 async def main(redis_url: str) -> None:
+    idle = {"idle_timeout": 1800}
     apps = [
         tornado.web.Application([(r"/read", Bare)]),
         session_app(tus.MemoryStore(max_sessions=1_000_000)),
         session_app(tus.RedisStore.from_url(redis_url, prefix="bench:")),
+        session_app(tus.MemoryStore(max_sessions=1_000_000), **idle),
+        session_app(tus.RedisStore.from_url(redis_url, prefix="bench-idle:"), **idle),
     ]
     ports = []
     for app in apps:
