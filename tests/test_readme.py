@@ -9,7 +9,7 @@ from typing import Any
 import tornado.web
 from tornado.testing import AsyncHTTPTestCase, gen_test
 
-from support import Browser
+from support import Browser, set_cookies
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -53,3 +53,39 @@ class TestQuickStart(AsyncHTTPTestCase):
         assert await browser.json("/dashboard") == {"name": "ada", "visits": 2}
         assert await browser.json("/user-session/destroy", "POST") == {"ok": True}
         assert (await browser.fetch("/dashboard")).code == 302
+
+
+def lifetimes_app() -> tornado.web.Application:
+    """Run the "Lifetimes" section's example as written."""
+    code = re.search(r"## Lifetimes.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    app: tornado.web.Application = namespace["app"]
+    return app
+
+
+class TestLifetimesExample(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        return lifetimes_app()
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+    @gen_test
+    async def test_remember_me_and_the_fresh_login_work_as_written(self) -> None:
+        browser = Browser(self.http_client, self.get_url(""))
+        response = await browser.fetch("/account/email")
+        assert response.headers["Location"] == "/login?next=%2Faccount%2Femail"
+        remembered = await browser.fetch(
+            "/user-session/start", "POST", "name=ada&password=change+me&remember=1"
+        )
+        max_age = int(set_cookies(remembered)["tornado-user-session"]["max-age"])
+        assert 30 * 86400 - 1 <= max_age <= 30 * 86400  # cut at the absolute end, to the second
+        answer = await browser.json("/account/email")
+        assert answer["user"]["name"] == "ada"
+        assert answer["since"].endswith("+00:00")
+        other = Browser(self.http_client, self.get_url(""))
+        session = await other.fetch("/user-session/start", "POST", "name=bo&password=change+me")
+        assert set_cookies(session)["tornado-user-session"]["max-age"] == ""
