@@ -6,8 +6,11 @@ not one of them: ``self.session`` never shows it, and ``self.session.clear()`` c
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
+from typing import NamedTuple
+
+from ._bounded import BoundedDict
 
 #: The record key under which a session's bookkeeping is stored. Session keys may not
 #: begin with a NUL character, so no key of the application's can take its place.
@@ -19,9 +22,17 @@ MAX_DURATION = 400 * 24 * 3600
 
 _VERSION = 1
 
+# The text encode() makes, read back without the JSON parser. A session's bookkeeping
+# changes only at login and set_expiry, so the texts read lately are remembered decoded: a
+# read then costs a dictionary lookup.
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_TEXT = re.compile(rf"\[{_VERSION},({_NUMBER}|null),({_NUMBER}|null),({_NUMBER}|null)\]")
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Bookkeeping:
+#: How many bookkeeping texts are remembered decoded.
+DECODED_CACHE_SIZE = 10_000
+
+
+class Bookkeeping(NamedTuple):
     """What the library knows of a session beyond its keys. Times are seconds since the epoch.
 
     :param created_at: when the session was first stored (a login stores a new one), or
@@ -43,9 +54,11 @@ class Bookkeeping:
 
     def encode(self) -> str:
         """Return this bookkeeping as the text stored under :data:`META_KEY`."""
-        return json.dumps(
+        text = json.dumps(
             [_VERSION, self.created_at, self.authenticated_at, self.expiry], separators=(",", ":")
         )
+        _decoded[text] = self  # the next request reads it back as it is
+        return text
 
     @classmethod
     def decode(cls, text: str) -> Bookkeeping:
@@ -53,13 +66,17 @@ class Bookkeeping:
 
         :raises ValueError: if *text* is not bookkeeping this version wrote.
         """
-        try:
-            version, created_at, authenticated_at, expiry = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"not session bookkeeping: {text[:40]!r}") from exc
-        if version != _VERSION or not all(
-            value is None or isinstance(value, (int, float))
-            for value in (created_at, authenticated_at, expiry)
-        ):
+        bookkeeping = _decoded.get(text)
+        if bookkeeping is not None:
+            return bookkeeping
+        match = _TEXT.fullmatch(text)
+        if match is None:
             raise ValueError(f"not session bookkeeping: {text[:40]!r}")
-        return cls(created_at, authenticated_at, expiry)
+        created_at, authenticated_at, expiry = (
+            None if part == "null" else float(part) for part in match.groups()
+        )
+        bookkeeping = _decoded[text] = cls(created_at, authenticated_at, expiry)
+        return bookkeeping
+
+
+_decoded: BoundedDict[str, Bookkeeping] = BoundedDict(DECODED_CACHE_SIZE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import logging
 import secrets
@@ -51,7 +50,7 @@ class SessionManager:
         self.signer = CookieSigner(config.secrets, cookie_name=config.name)
         self.purger = Purger(self.store, config.store_check_period)
         self._store_down = False
-        self._cookie_headers: BoundedDict[tuple[str | None, bool, int | None], str] = BoundedDict(
+        self._cookie_headers: BoundedDict[tuple[str | None, bool, float | None], str] = BoundedDict(
             COOKIE_HEADER_CACHE_SIZE
         )
 
@@ -110,13 +109,11 @@ class SessionManager:
                 return None
             bookkeeping = session.bookkeeping
             if bookkeeping is None or bookkeeping.created_at is None:
-                session.bookkeeping = dataclasses.replace(
-                    bookkeeping or Bookkeeping(), created_at=self.now()
-                )
+                session.bookkeeping = (bookkeeping or Bookkeeping())._replace(created_at=self.now())
             record = session.record()
             check_size(record, self.config.max_session_bytes)
             return PendingSave(True, record, [])
-        if session.bookkeeping is None:  # stored before the library kept any
+        if not session.has_bookkeeping:  # stored before the library kept any
             session.bookkeeping = Bookkeeping(created_at=self.now())
         record = session.record()
         changed, removed = session.changes(record)
@@ -165,20 +162,28 @@ class SessionManager:
     def cookie_header(self, session: Session | None, *, https: bool) -> str:
         """The ``Set-Cookie`` header for a stored *session* (None clears the cookie), remembered.
 
-        A session's header is usually the same on every save (its lifetime is a
-        Max-Age), so it is made once rather than on every response.
+        A session's header is the same on every save while its chosen lifetime is (its
+        lifetime is a Max-Age), so it is made once rather than on every response; with
+        ``absolute_timeout``, the Max-Age shrinks towards the end and is worked out on
+        each save.
         """
         if session is None:
-            session_id = max_age = None
+            session_id = expiry = None
         else:
             session_id = session.id
-            max_age = lifetimes.cookie_max_age(self.config, session.bookkeeping, self.now())
-        key = (session_id, https, max_age)
-        header = self._cookie_headers.get(key)
+            expiry = session.expiry
+        absolute = self.config.absolute_timeout is not None and session is not None
+        key = (session_id, https, expiry)
+        header = None if absolute else self._cookie_headers.get(key)
         if header is None:
-            value = None if session_id is None else self.signer.sign(session_id)
+            value = max_age = None
+            if session is not None:
+                assert session_id is not None
+                value = self.signer.sign(session_id)
+                max_age = lifetimes.cookie_max_age(self.config, session.bookkeeping, self.now())
             header = self.config.cookie_header(value, https=https, max_age=max_age)
-            self._cookie_headers[key] = header
+            if not absolute:
+                self._cookie_headers[key] = header
         return header
 
     def logged_in(self, session: Session) -> None:

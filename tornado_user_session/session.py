@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import json.encoder
@@ -137,8 +136,8 @@ class Session(MutableMapping[str, Any]):
         self._stored: dict[str, str] = dict(record) if record else {}
         data = {key: _decode(text) for key, text in self._stored.items() if key != META_KEY}
         self._data: dict[str, Any] = data
-        self._meta_text = self._stored.get(META_KEY)
-        self._bookkeeping = None if self._meta_text is None else Bookkeeping.decode(self._meta_text)
+        self._meta_text = meta_text = self._stored.get(META_KEY)
+        self._bookkeeping = None if meta_text is None else Bookkeeping.decode(meta_text)
 
     @property
     def id(self) -> str | None:
@@ -189,9 +188,15 @@ class Session(MutableMapping[str, Any]):
         self._meta_text = None if value is None else value.encode()
 
     @property
+    def has_bookkeeping(self) -> bool:
+        """Whether the session has bookkeeping, without decoding it."""
+        return self._meta_text is not None
+
+    @property
     def expiry(self) -> float | None:
         """The lifetime chosen by :meth:`set_expiry`: seconds, 0, or None (the app's options)."""
-        return None if self._bookkeeping is None else self._bookkeeping.expiry
+        bookkeeping = self.bookkeeping
+        return None if bookkeeping is None else bookkeeping.expiry
 
     def set_expiry(self, value: float | datetime.timedelta | None) -> None:
         """Choose this session's own lifetime, as Django's ``set_expiry``.
@@ -218,8 +223,8 @@ class Session(MutableMapping[str, Any]):
                     f"set_expiry() takes a duration from 0 to {MAX_DURATION} seconds (400 days), "
                     f"not {value!r}"
                 )
-        current = self._bookkeeping or Bookkeeping()
-        self.bookkeeping = dataclasses.replace(current, expiry=value)
+        current = self.bookkeeping or Bookkeeping()
+        self.bookkeeping = current._replace(expiry=value)
 
     def record(self) -> dict[str, str]:
         """Return every value as JSON text, and the bookkeeping under its own key.
