@@ -3,6 +3,7 @@ expire-at-browser-close, fresh login, and the bookkeeping that keeps them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import logging
@@ -54,7 +55,39 @@ class ClearAll(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write({"keys": list(self.session)})
 
 
+class SwapUser(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Replaces the session user by hand, without start_user_session()."""
+
+    def post(self) -> None:
+        del self.session["user"]
+        self.session["user"] = {"_id": "not-logged-in", "name": "mallory"}
+        self.write({"ok": True})
+
+
+class Regenerate(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """A new session id for the same user, as after a change of privileges."""
+
+    async def post(self) -> None:
+        await self.session_manager.regenerate(self.session)
+        self.write({"ok": True})
+
+
+class GatedLogin(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Chooses a browser-length cookie, waits for the test, then logs in."""
+
+    gates: dict[str, asyncio.Event] = {}  # noqa: RUF012
+
+    async def post(self, name: str) -> None:
+        self.session.set_expiry(0)
+        await self.gates[name].wait()
+        await self.start_user_session(name=name)
+        self.write({"ok": True})
+
+
 HANDLERS = (
+    (r"/swap-user", SwapUser),
+    (r"/regenerate", Regenerate),
+    (r"/gated-login/(\w+)", GatedLogin),
     (r"/sensitive", Sensitive),
     (r"/sensitive-5", SensitiveWithin),
     (r"/logged-in-at", LoggedInAt),
@@ -145,6 +178,53 @@ class AbsoluteRules:
             assert await self.logged_in(browser)
 
 
+class LegacyRules:
+    """Sessions stored before the library kept bookkeeping."""
+
+    options = {"absolute_timeout": 600}  # noqa: RUF012
+
+    @gen_test
+    async def test_a_session_stored_without_bookkeeping_gets_an_absolute_end_from_its_next_save(
+        self: Any,
+    ) -> None:
+        await self.store.create("legacy", {"user": '{"_id":"u1"}'}, 3600)
+        browser = self.browser()
+        browser.cookies[NAME] = self.manager.signer.sign("legacy")
+        assert (await browser.json("/expiry", "POST", "seconds=3600")) == {"expiry": 3600}
+        await self.advance(601)
+        assert (await browser.json("/session"))["session"] == {}
+
+
+class RegenerationRules:
+    options = {"absolute_timeout": 3600}  # noqa: RUF012
+
+    @gen_test
+    async def test_a_new_id_for_the_same_user_keeps_the_absolute_end(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        for _ in range(3):
+            await self.advance(1000)
+            assert (await browser.fetch("/regenerate", "POST")).code == 200
+            assert await self.logged_in(browser)
+        await self.advance(601)  # 3601 s after the login
+        assert not await self.logged_in(browser)
+
+    @gen_test
+    async def test_two_logins_at_once_keep_the_lifetime_each_chose(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        GatedLogin.gates.update(a=asyncio.Event(), b=asyncio.Event())
+        first = asyncio.ensure_future(browser.fetch("/gated-login/a", "POST"))
+        second = asyncio.ensure_future(browser.fetch("/gated-login/b", "POST"))
+        await asyncio.sleep(0.05)  # both have loaded the session
+        GatedLogin.gates["a"].set()
+        assert (await first).code == 200
+        GatedLogin.gates["b"].set()
+        response = await second  # its old record was gone: it kept only its own choice
+        assert response.code == 200
+        assert set_cookies(response)[NAME]["max-age"] == ""
+
+
 class ExpiryRules:
     """set_expiry and expire_at_browser_close: a lifetime per session, kept with it."""
 
@@ -228,6 +308,14 @@ class FreshRules:
         assert (await self.browser().fetch("/sensitive", "POST")).code == 403
 
     @gen_test
+    async def test_a_user_put_on_the_session_by_hand_is_not_a_fresh_login(self: Any) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.json("/swap-user", "POST")
+        assert await browser.json("/logged-in-at") == {"at": None}
+        assert (await browser.fetch("/sensitive")).code == 302
+
+    @gen_test
     async def test_authenticated_at_is_the_login_time_in_utc(self: Any) -> None:
         browser = self.browser()
         assert await browser.json("/logged-in-at") == {"at": None}
@@ -265,6 +353,14 @@ class TestAbsoluteOnMemory(AbsoluteRules, LifetimeCase):
 
 
 class TestExpiryOnMemory(ExpiryRules, LifetimeCase):
+    pass
+
+
+class TestLegacyOnMemory(LegacyRules, LifetimeCase):
+    pass
+
+
+class TestRegenerationOnMemory(RegenerationRules, LifetimeCase):
     pass
 
 
@@ -325,7 +421,7 @@ class TestIdleOnRedis(IdleRules, OnRedis):
             for name in after
         }
         # One EVALSHA, whose script reads and extends; and the INFO that asked.
-        script = {"hgetall": 1, "hget": 1, "time": 1, "pexpireat": 1}
+        script = {"hgetall": 1, "time": 1, "pexpireat": 1}
         assert {name: n for name, n in calls.items() if n} == {"evalsha": 1, "info": 1, **script}
 
 
@@ -334,6 +430,14 @@ class TestAbsoluteOnRedis(AbsoluteRules, OnRedis):
 
 
 class TestExpiryOnRedis(ExpiryRules, OnRedis):
+    pass
+
+
+class TestLegacyOnRedis(LegacyRules, OnRedis):
+    pass
+
+
+class TestRegenerationOnRedis(RegenerationRules, OnRedis):
     pass
 
 

@@ -232,6 +232,27 @@ def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(
             server.wait(10)
 
 
+@pytest.mark.usefixtures("own_redis_for_case")
+class TestMaxmemory(SessionTestCase):
+    redis: RedisServer
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(self.redis.url)
+
+    @gen_test
+    async def test_noeviction_refuses_new_sessions_once_redis_is_full(self) -> None:
+        client = self.store.client
+        used = int((await client.info("memory"))["used_memory"])
+        await client.config_set("maxmemory", used + 2_000_000)
+        await client.config_set("maxmemory-policy", "noeviction")
+        cart = {"cart": "x" * 50_000}
+        with self.assertLogs("tornado_user_session", logging.WARNING):
+            codes = [(await self.browser().fetch("/session", "POST", cart)).code for _ in range(80)]
+        assert codes.count(503) > 30, codes
+        memory = await client.info("memory")
+        assert int(memory["used_memory"]) < int(memory["maxmemory"]) + 200_000
+
+
 @pytest.mark.usefixtures("redis_for_case")
 class TestRecordsEditedByAnotherWriter(RedisCase):
     """Whatever another writer leaves under a session's key is no session, never a 500."""

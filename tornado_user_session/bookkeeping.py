@@ -26,7 +26,10 @@ _VERSION = 1
 # changes only at login and set_expiry, so the texts read lately are remembered decoded: a
 # read then costs a dictionary lookup.
 _NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_TEXT = re.compile(rf"\[{_VERSION},({_NUMBER}|null),({_NUMBER}|null),({_NUMBER}|null)\]")
+_STRING = r'"(?:[^"\\\x00-\x1f]|\\.)*"'
+_TEXT = re.compile(
+    rf"\[{_VERSION},({_NUMBER}|null),({_NUMBER}|null),({_NUMBER}|null),({_STRING}|null)\]"
+)
 
 #: How many bookkeeping texts are remembered decoded.
 DECODED_CACHE_SIZE = 10_000
@@ -38,6 +41,8 @@ class Bookkeeping(NamedTuple):
     :param created_at: when the session was first stored (a login stores a new one), or
         None for a session not stored yet.
     :param authenticated_at: when its user logged in, or None for an anonymous session.
+    :param authenticated_user: the ``_id`` of the session user who logged in then: a user
+        put on the session otherwise is not the one who logged in.
     :param expiry: the lifetime chosen with
         :meth:`~tornado_user_session.Session.set_expiry`: seconds, ``0`` for a cookie
         that ends with the browser, or None for the application's options.
@@ -46,6 +51,7 @@ class Bookkeeping(NamedTuple):
     created_at: float | None = None
     authenticated_at: float | None = None
     expiry: float | None = None
+    authenticated_user: str | None = None
 
     @property
     def started_at(self) -> float | None:
@@ -55,7 +61,14 @@ class Bookkeeping(NamedTuple):
     def encode(self) -> str:
         """Return this bookkeeping as the text stored under :data:`META_KEY`."""
         text = json.dumps(
-            [_VERSION, self.created_at, self.authenticated_at, self.expiry], separators=(",", ":")
+            [
+                _VERSION,
+                self.created_at,
+                self.authenticated_at,
+                self.expiry,
+                self.authenticated_user,
+            ],
+            separators=(",", ":"),
         )
         _decoded[text] = self  # the next request reads it back as it is
         return text
@@ -72,10 +85,13 @@ class Bookkeeping(NamedTuple):
         match = _TEXT.fullmatch(text)
         if match is None:
             raise ValueError(f"not session bookkeeping: {text[:40]!r}")
+        *times, user = match.groups()
         created_at, authenticated_at, expiry = (
-            None if part == "null" else float(part) for part in match.groups()
+            None if part == "null" else float(part) for part in times
         )
-        bookkeeping = _decoded[text] = cls(created_at, authenticated_at, expiry)
+        authenticated_user = None if user == "null" else json.loads(user)
+        bookkeeping = cls(created_at, authenticated_at, expiry, authenticated_user)
+        _decoded[text] = bookkeeping
         return bookkeeping
 
 

@@ -113,8 +113,9 @@ class SessionManager:
             record = session.record()
             check_size(record, self.config.max_session_bytes)
             return PendingSave(True, record, [])
-        if not session.has_bookkeeping:  # stored before the library kept any
-            session.bookkeeping = Bookkeeping(created_at=self.now())
+        bookkeeping = session.bookkeeping
+        if bookkeeping is None or bookkeeping.created_at is None:  # stored before 0.2
+            session.bookkeeping = (bookkeeping or Bookkeeping())._replace(created_at=self.now())
         record = session.record()
         changed, removed = session.changes(record)
         if config.resave:
@@ -186,21 +187,29 @@ class SessionManager:
                 self._cookie_headers[key] = header
         return header
 
-    def logged_in(self, session: Session) -> None:
-        """Start *session*'s bookkeeping anew for a login now: it is fresh, and its absolute
-        timeout starts counting. Its chosen lifetime stays."""
+    def logged_in(self, session: Session, user_id: str) -> None:
+        """Start *session*'s bookkeeping anew for the login of the user *user_id* now: it is
+        fresh, and its absolute timeout starts counting. Its chosen lifetime stays."""
         now = self.now()
-        session.bookkeeping = Bookkeeping(now, now, session.expiry)
+        session.bookkeeping = Bookkeeping(now, now, session.expiry, user_id)
 
     async def regenerate(self, session: Session) -> None:
         """Delete *session*'s stored record; its values are stored anew under a new id on save.
 
-        If the record was already gone (a logout landed meanwhile), the values go
-        with it: what a logout deleted never comes back.
+        Its times stay, so its absolute end does not move (a login starts them anew
+        with :meth:`logged_in`). If the record was already gone (a logout landed
+        meanwhile), the values go with it: what a logout deleted never comes back;
+        only a lifetime chosen in this request stays.
 
         :raises StoreError: if the store fails.
         """
-        session.forget(keep_values=await self._delete(session) is not False)
+        expiry = session.expiry
+        if await self._delete(session) is not False:
+            session.forget(keep_values=True)
+            return
+        session.forget(keep_values=False)
+        if expiry is not None:
+            session.set_expiry(expiry)
 
     async def destroy(self, session: Session) -> None:
         """Delete *session*'s stored record and empty it.

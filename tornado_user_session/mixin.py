@@ -121,10 +121,18 @@ class UserSessionMixin(_Handler):
 
     @property
     def authenticated_at(self) -> datetime.datetime | None:
-        """When this session's user logged in (an aware UTC datetime), or None if nobody is."""
-        session = self.session
-        bookkeeping = session.bookkeeping
-        if bookkeeping is None or bookkeeping.authenticated_at is None or USER_KEY not in session:
+        """When this session's user logged in (an aware UTC datetime), or None if nobody is.
+
+        None too for a user put on the session other than by :meth:`start_user_session`.
+        """
+        bookkeeping = self.session.bookkeeping
+        user = self.current_user
+        if (
+            bookkeeping is None
+            or bookkeeping.authenticated_at is None
+            or not isinstance(user, dict)
+            or user.get("_id") != bookkeeping.authenticated_user
+        ):
             return None
         return datetime.datetime.fromtimestamp(bookkeeping.authenticated_at, datetime.timezone.utc)
 
@@ -154,8 +162,8 @@ class UserSessionMixin(_Handler):
             await manager.regenerate(session)
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
-        manager.logged_in(session)
         user = {"_id": self.new_user_id(), **fields}
+        manager.logged_in(session, user["_id"])
         session[USER_KEY] = user
         self.current_user = user
         protection.rotate_xsrf_token(self)

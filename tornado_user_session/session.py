@@ -260,13 +260,11 @@ class Session(MutableMapping[str, Any]):
     def forget(self, *, keep_values: bool) -> None:
         """Detach the session from its record: its next save stores it anew, under a new id.
 
-        With *keep_values*, the keys and the chosen lifetime stay; without, both go.
+        With *keep_values*, the keys and the bookkeeping (times, chosen lifetime) stay;
+        without, they go.
         """
         self._id = None
         self._stored = {}
-        expiry = self.expiry
-        self.bookkeeping = (
-            Bookkeeping(expiry=expiry) if keep_values and expiry is not None else None
-        )
         if not keep_values:
             self._data = {}
+            self.bookkeeping = None

@@ -39,7 +39,9 @@ _EFFECTS = "if redis.replicate_commands then redis.replicate_commands() end\n"
 # Saves a session. KEYS[1] the session; ARGV: 'c' to create it anew or 'u' to update it,
 # its lifetime and idle timeout in ms (0: none), the number of changed fields, those
 # fields and values, then the fields removed. An update applies to an existing session
-# only: a session deleted (logout) or expired meanwhile stays gone. The marker field
+# only: a session deleted (logout) or expired meanwhile stays gone. Creating writes nothing
+# before its HSET, so that Redis's maxmemory refuses it (a script may go past maxmemory once
+# it has written). The marker field
 # holds the end this save gives the session (ms, Redis's clock), which a read's idle
 # extension never passes. Lua's unpack() takes at most about 8,000 values, so fields go
 # 1,000 at a time: any number of keys works.
@@ -48,8 +50,8 @@ _SAVE = (
     + """
 if ARGV[1] == 'u' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-else
-  redis.call('DEL', KEYS[1])
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DEL', KEYS[1])  -- a fresh id is never there: no write before the HSET below
 end
 local time = redis.call('TIME')
 local now = time[1] * 1000 + math.floor(time[2] / 1000)
@@ -75,8 +77,10 @@ _LOAD_EXTENDING = (
     _EFFECTS
     + """
 local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then return fields end
-local ends = tonumber(redis.call('HGET', KEYS[1], '\\0'))
+local ends
+for i = 1, #fields, 2 do
+  if fields[i] == '\\0' then ends = tonumber(fields[i + 1]) break end
+end
 if ends then
   local time = redis.call('TIME')
   local at = time[1] * 1000 + math.floor(time[2] / 1000) + tonumber(ARGV[1])
