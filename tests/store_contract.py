@@ -9,6 +9,7 @@ from __future__ import annotations
 from tornado.testing import gen_test
 
 from tornado_user_session import Store
+from tornado_user_session.stores.base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY
 
 TTL = 100.0
 
@@ -164,3 +165,60 @@ class StoreContract:
         assert await self.store.load("s1") == {"a": "2"}
         await self.advance(3)  # 21 s after the update: its end
         assert await self.store.load("s1") is None
+
+    @gen_test
+    async def test_an_index_lists_a_users_live_sessions_with_their_records(self) -> None:
+        assert self.store.supports_user_index
+        await self.store.index_add("u1", "h1", "s1")
+        await self.store.create("s1", {"a": "1"}, TTL)
+        await self.store.index_add("u1", "h2", "s2")
+        await self.store.create("s2", {"b": "2"}, TTL)
+        await self.store.index_add("u2", "h3", "s3")
+        found = {entry.handle: entry for entry in await self.store.index_read("u1")}
+        assert set(found) == {"h1", "h2"}
+        assert (found["h1"].session_id, found["h1"].record) == ("s1", {"a": "1"})
+        assert TTL - 2 < found["h2"].ttl <= TTL
+        assert await self.store.index_read("nobody") == []
+
+    @gen_test
+    async def test_an_index_drops_what_ended_but_keeps_what_is_being_stored(self) -> None:
+        await self.store.index_add("u1", "deleted", "s1")
+        await self.store.create("s1", {}, TTL)
+        await self.store.index_add("u1", "expiring", "s2")
+        await self.store.create("s2", {}, 10)
+        await self.store.index_add("u1", "not-yet", "s3")  # its login is still storing it
+        listed = {entry.handle for entry in await self.store.index_read("u1")}
+        assert listed == {"deleted", "expiring"}  # s3 not stored yet: not listed
+        await self.store.delete("s1")
+        await self.advance(INDEX_GRACE)
+        await self.store.index_add("u1", "new", "s4")
+        await self.store.create("s4", {}, TTL)
+        assert [entry.handle for entry in await self.store.index_read("u1")] == ["new"]
+        assert await self.index_size("u1") == 1  # the ended ones are gone from the index
+
+    @gen_test
+    async def test_index_remove_forgets_entries(self) -> None:
+        await self.store.index_add("u1", "h1", "s1")
+        await self.store.create("s1", {}, TTL)
+        await self.store.index_remove("u1", ["h1", "unknown"])
+        assert await self.store.index_read("u1") == []
+
+    @gen_test
+    async def test_a_read_writes_a_stale_last_use_and_only_that(self) -> None:
+        await self.store.create("s1", {SEEN_KEY: "1000.0", "a": "1"}, 100)
+        await self.store.create("anonymous", {"a": "1"}, 100)
+        loaded = await self.store.load("s1", seen_at=1000.0 + SEEN_EVERY - 1)
+        assert loaded == {SEEN_KEY: "1000.0", "a": "1"}
+        assert (await self.store.load("s1"))[SEEN_KEY] == "1000.0"  # type: ignore[index]
+        await self.store.load("s1", seen_at=1000.0 + SEEN_EVERY)
+        assert (await self.store.load("s1"))[SEEN_KEY] == repr(1000.0 + SEEN_EVERY)  # type: ignore[index]
+        await self.store.load("anonymous", seen_at=5000.0)
+        assert await self.store.load("anonymous") == {"a": "1"}
+        await self.advance(99)  # the writes did not extend the lifetime
+        assert await self.store.load("s1") is not None
+        await self.advance(1)
+        assert await self.store.load("s1") is None
+
+    async def index_size(self, owner: str) -> int:
+        """How many entries *owner*'s index holds, live or not."""
+        raise NotImplementedError

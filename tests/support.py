@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import http.cookies
 import json
+import uuid
 from collections.abc import Collection
 from typing import Any
 
+import pytest
 import tornado.httpclient
 import tornado.testing
 import tornado.web
@@ -54,10 +56,10 @@ class HookedStore(tus.MemoryStore):
         """Called with "load", "create", "update" or "delete" before the store does it."""
 
     async def load(
-        self, session_id: str, *, idle_ttl: float | None = None
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
     ) -> dict[str, str] | None:
         await self.before("load")
-        return await super().load(session_id, idle_ttl=idle_ttl)
+        return await super().load(session_id, idle_ttl=idle_ttl, seen_at=seen_at)
 
     async def create(
         self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
@@ -147,6 +149,21 @@ class Expiry(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write({"expiry": self.session.expiry})
 
 
+class LoginAs(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """POST a JSON object: logs in a session user with those fields."""
+
+    async def post(self) -> None:
+        user = await self.start_user_session(**json.loads(self.request.body))
+        self.write({"user": user})
+
+
+class EndOthers(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """POST ends every other session of the current user."""
+
+    async def post(self) -> None:
+        self.write({"ended": await self.end_other_user_sessions()})
+
+
 class Untouched(tus.UserSessionMixin, tornado.web.RequestHandler):
     def get(self) -> None:
         self.write("hello")
@@ -160,6 +177,8 @@ def make_app(*handlers: Any, settings: dict[str, Any] | None = None, **options: 
             (r"/session", SessionPage),
             (r"/untouched", Untouched),
             (r"/expiry", Expiry),
+            (r"/user-sessions/login", LoginAs),
+            (r"/user-sessions/end-others", EndOthers),
             *handlers,
             *tus.routes(start=tus.GuestStartHandler),
         ],
@@ -257,3 +276,41 @@ class SessionTestCase(tornado.testing.AsyncHTTPTestCase):
 
     def session_id(self, browser: Browser) -> str | None:
         return self.manager.signer.unsign(browser.cookies[self.manager.config.name])
+
+
+class TimedCase(SessionTestCase):
+    """A session test case whose time the test moves, on the in-memory store."""
+
+    async def advance(self, seconds: float) -> None:
+        """Make *seconds* pass for the application and its store."""
+        self.clock.advance(seconds)
+
+    async def store_ttl(self, browser: Browser) -> float:
+        """How long the store will keep this browser's session, in seconds."""
+        entry = self.store._find(self.session_id(browser))[1]
+        assert entry is not None
+        expires: float = entry[0]
+        return expires - self.clock()
+
+    async def logged_in(self, browser: Browser) -> bool:
+        return (await browser.fetch("/dashboard")).code == 200
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class RedisTimedCase(TimedCase):
+    """The same on Redis: the test's clock for the application and the store's index, and
+    TTLs and save ends moved by :func:`advance_redis`."""
+
+    redis_url: str
+
+    def make_store(self) -> tus.RedisStore:
+        self.prefix = f"test:{uuid.uuid4().hex}:"
+        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix, clock=self.clock)
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        await advance_redis(self.store.client, self.prefix, seconds)
+
+    async def store_ttl(self, browser: Browser) -> float:
+        ttl_ms: int = await self.store.client.pttl(self.prefix + str(self.session_id(browser)))
+        return ttl_ms / 1000

@@ -7,7 +7,6 @@ import asyncio
 import datetime
 import json
 import logging
-import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -16,7 +15,7 @@ import tornado.web
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
-from support import SECRET, Browser, SessionTestCase, advance_redis, set_cookies
+from support import SECRET, RedisTimedCase, TimedCase, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
 from tornado_user_session.stores.base import Record
 
@@ -95,25 +94,10 @@ HANDLERS = (
 )
 
 
-class LifetimeCase(SessionTestCase):
+class LifetimeCase(TimedCase):
     """The rules, run on the in-memory store; :class:`OnRedis` runs them again on Redis."""
 
     handlers = HANDLERS
-
-    async def advance(self, seconds: float) -> None:
-        """Make *seconds* pass for the application and its store."""
-        self.clock.advance(seconds)
-
-    async def store_ttl(self, browser: Browser) -> float:
-        """How long the store will keep this browser's session, in seconds."""
-        session_id = self.session_id(browser)
-        entry = self.store._find(session_id)[1]
-        assert entry is not None
-        expires: float = entry[0]
-        return expires - self.clock()
-
-    async def logged_in(self, browser: Browser) -> bool:
-        return (await browser.fetch("/dashboard")).code == 200
 
 
 class IdleRules:
@@ -388,21 +372,8 @@ class TestFreshLoginSettings(LifetimeCase):
         assert (await self.browser().fetch("/sensitive")).headers["Location"].startswith("/login?")
 
 
-@pytest.mark.usefixtures("redis_for_case")
-class OnRedis(LifetimeCase):
-    redis_url: str
-
-    def make_store(self) -> tus.RedisStore:
-        self.prefix = f"test:{uuid.uuid4().hex}:"
-        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
-
-    async def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        await advance_redis(self.store.client, self.prefix, seconds)
-
-    async def store_ttl(self, browser: Browser) -> float:
-        ttl_ms: int = await self.store.client.pttl(self.prefix + str(self.session_id(browser)))
-        return ttl_ms / 1000
+class OnRedis(RedisTimedCase, LifetimeCase):
+    pass
 
 
 class TestIdleOnRedis(IdleRules, OnRedis):
@@ -473,11 +444,13 @@ class OldStore(tus.Store):
         return False
 
 
-def test_a_store_without_idle_support_is_refused_with_idle_timeout_at_init() -> None:
+def test_a_store_written_for_0_1_is_refused_only_for_what_it_cannot_do() -> None:
     app = tornado.web.Application()
     with pytest.raises(tus.ConfigError, match="idle_timeout: OldStore cannot extend"):
-        tus.init(app, secret=SECRET, store=OldStore(), idle_timeout=60)
-    tus.init(app, secret=SECRET, store=OldStore(), absolute_timeout=60, max_age=30)
+        tus.init(app, secret=SECRET, store=OldStore(), idle_timeout=60, user_id_key=None)
+    with pytest.raises(tus.ConfigError, match="user_id_key: OldStore keeps no index"):
+        tus.init(app, secret=SECRET, store=OldStore())
+    tus.init(app, secret=SECRET, store=OldStore(), absolute_timeout=60, user_id_key=None)
 
 
 def test_an_idle_timeout_as_long_as_the_absolute_one_is_refused() -> None:

@@ -15,6 +15,8 @@ from support import FakeClock
 
 
 class TestMemoryStoreContract(StoreContract, AsyncTestCase):
+    store: tus.MemoryStore
+
     def setUp(self) -> None:
         super().setUp()
         self.clock = FakeClock()
@@ -25,6 +27,9 @@ class TestMemoryStoreContract(StoreContract, AsyncTestCase):
 
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
+
+    async def index_size(self, owner: str) -> int:
+        return len(self.store._index.get(owner, {}))
 
 
 def run(coroutine: object) -> object:

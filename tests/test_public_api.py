@@ -11,6 +11,7 @@ MODULES = {
     "config",
     "errors",
     "fresh",
+    "health",
     "handlers",
     "lifetimes",
     "manager",
@@ -20,6 +21,7 @@ MODULES = {
     "session",
     "signing",
     "stores",
+    "user_sessions",
 }
 LAZY = {"RedisStore"}  # imported on first use: it needs an optional package
 

@@ -18,7 +18,7 @@ from tornado.testing import AsyncTestCase, gen_test
 import tornado_user_session as tus
 from servers import RedisServer, free_port, wait_for_port
 from store_contract import TTL, StoreContract
-from support import Browser, SessionTestCase, advance_redis, set_cookies
+from support import Browser, FakeClock, SessionTestCase, advance_redis, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
 
 pytestmark = pytest.mark.timeout(60)
@@ -31,6 +31,7 @@ class RedisCase(AsyncTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.prefix = f"test:{uuid.uuid4().hex}:"
+        self.clock = FakeClock()
         self.redis_store = self.store = self.make_store()
         self.client = self.redis_store.client
 
@@ -39,11 +40,16 @@ class RedisCase(AsyncTestCase):
         super().tearDown()
 
     def make_store(self) -> tus.RedisStore:
-        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix)
+        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix, clock=self.clock)
 
     async def advance(self, seconds: float) -> None:
-        """Make *seconds* pass for this test's keys."""
+        """Make *seconds* pass for this test's keys and the store's clock."""
+        self.clock.advance(seconds)
         await advance_redis(self.client, self.prefix, seconds)
+
+    async def index_size(self, owner: str) -> int:
+        size: int = await self.client.hlen(f"{self.prefix}user:{owner}")
+        return size
 
 
 @pytest.mark.usefixtures("redis_for_case")

@@ -28,6 +28,7 @@ from .manager import SessionManager, init
 from .mixin import UserSessionMixin
 from .session import Session
 from .stores import MemoryStore, Store
+from .user_sessions import SessionInfo
 
 if _typing.TYPE_CHECKING:
     from .stores.redis import RedisStore
@@ -54,6 +55,7 @@ __all__ = [
     "RedisStore",
     "Session",
     "SessionError",
+    "SessionInfo",
     "SessionManager",
     "StartHandler",
     "Store",

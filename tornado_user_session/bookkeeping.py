@@ -1,16 +1,21 @@
-"""The library's own record of a session: when it began, when its user logged in, its lifetime.
+"""The library's own record of a session: its times, its lifetime, its user and device.
 
 It is kept with the session's keys, under :data:`META_KEY` in the stored record, but it is
 not one of them: ``self.session`` never shows it, and ``self.session.clear()`` cannot touch it.
+The time of the session's last use is kept apart, under :data:`SEEN_KEY`, since the store
+writes it as it reads the session (at most once a minute).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
 from typing import NamedTuple
 
 from ._bounded import BoundedDict
+from .stores.base import SEEN_KEY
+
+__all__ = ["MAX_DURATION", "META_KEY", "SEEN_KEY", "Bookkeeping"]
 
 #: The record key under which a session's bookkeeping is stored. Session keys may not
 #: begin with a NUL character, so no key of the application's can take its place.
@@ -22,17 +27,12 @@ MAX_DURATION = 400 * 24 * 3600
 
 _VERSION = 1
 
-# The text encode() makes, read back without the JSON parser. A session's bookkeeping
-# changes only at login and set_expiry, so the texts read lately are remembered decoded: a
-# read then costs a dictionary lookup.
-_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_STRING = r'"(?:[^"\\\x00-\x1f]|\\.)*"'
-_TEXT = re.compile(
-    rf"\[{_VERSION},({_NUMBER}|null),({_NUMBER}|null),({_NUMBER}|null),({_STRING}|null)\]"
-)
-
-#: How many bookkeeping texts are remembered decoded.
+#: How many bookkeeping texts are remembered decoded: a session's bookkeeping changes only
+#: at login and set_expiry, so a read then costs a dictionary lookup, not a JSON parse.
 DECODED_CACHE_SIZE = 10_000
+
+_NUMBERS = ("created_at", "authenticated_at", "expiry")
+_TEXTS = ("authenticated_user", "owner", "handle", "ip", "user_agent")
 
 
 class Bookkeeping(NamedTuple):
@@ -41,17 +41,26 @@ class Bookkeeping(NamedTuple):
     :param created_at: when the session was first stored (a login stores a new one), or
         None for a session not stored yet.
     :param authenticated_at: when its user logged in, or None for an anonymous session.
-    :param authenticated_user: the ``_id`` of the session user who logged in then: a user
-        put on the session otherwise is not the one who logged in.
     :param expiry: the lifetime chosen with
         :meth:`~tornado_user_session.Session.set_expiry`: seconds, ``0`` for a cookie
         that ends with the browser, or None for the application's options.
+    :param authenticated_user: the ``_id`` of the session user who logged in then: a user
+        put on the session otherwise is not the one who logged in.
+    :param owner: the user id (the ``user_id_key`` field of the session user, as text)
+        whose sessions this one is listed among, or None.
+    :param handle: the session's public name among its user's sessions.
+    :param ip: the address the login came from, when devices are tracked.
+    :param user_agent: the browser's User-Agent at login (256 characters at most).
     """
 
     created_at: float | None = None
     authenticated_at: float | None = None
     expiry: float | None = None
     authenticated_user: str | None = None
+    owner: str | None = None
+    handle: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
 
     @property
     def started_at(self) -> float | None:
@@ -60,16 +69,7 @@ class Bookkeeping(NamedTuple):
 
     def encode(self) -> str:
         """Return this bookkeeping as the text stored under :data:`META_KEY`."""
-        text = json.dumps(
-            [
-                _VERSION,
-                self.created_at,
-                self.authenticated_at,
-                self.expiry,
-                self.authenticated_user,
-            ],
-            separators=(",", ":"),
-        )
+        text = json.dumps([_VERSION, *self], separators=(",", ":"), ensure_ascii=False)
         _decoded[text] = self  # the next request reads it back as it is
         return text
 
@@ -82,16 +82,25 @@ class Bookkeeping(NamedTuple):
         bookkeeping = _decoded.get(text)
         if bookkeeping is not None:
             return bookkeeping
-        match = _TEXT.fullmatch(text)
-        if match is None:
+        try:
+            version, *fields = json.loads(text)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"not session bookkeeping: {text[:40]!r}") from exc
+        if version != _VERSION or len(fields) != len(cls._fields):
             raise ValueError(f"not session bookkeeping: {text[:40]!r}")
-        *times, user = match.groups()
-        created_at, authenticated_at, expiry = (
-            None if part == "null" else float(part) for part in times
-        )
-        authenticated_user = None if user == "null" else json.loads(user)
-        bookkeeping = cls(created_at, authenticated_at, expiry, authenticated_user)
-        _decoded[text] = bookkeeping
+        values = dict(zip(cls._fields, fields, strict=True))
+        for name in _NUMBERS:
+            value = values[name]
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise ValueError(f"not session bookkeeping: {name} is {value!r}")
+        for name in _TEXTS:
+            if values[name] is not None and not isinstance(values[name], str):
+                raise ValueError(f"not session bookkeeping: {name} is {values[name]!r}")
+        bookkeeping = _decoded[text] = cls(**values)
         return bookkeeping
 
 

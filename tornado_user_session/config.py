@@ -62,6 +62,17 @@ class Config:
         with ``set_expiry``. The server still ends the session after its lifetime.
     :param clock: the wall-clock time, in seconds since the epoch, that session
         times are kept in (default :func:`time.time`); inject a fake one in tests.
+    :param user_id_key: the field of the session user that names the user whose
+        sessions it is among (default ``"id"``): ``start_user_session(id=42)`` lists
+        the session under user ``"42"`` (the value as text), for
+        ``list_user_sessions`` and ``end_user_sessions``. A session user without that
+        field belongs to no user. None turns the index off (needed for a store without
+        ``supports_user_index``).
+    :param max_sessions_per_user: at login, end the user's least recently used
+        sessions beyond this many (default None: no cap). The new one is never ended.
+    :param track_devices: keep the IP address (``request.remote_ip``, so ``xheaders``
+        applies) and the User-Agent (256 characters at most) seen at login, for the
+        list of a user's sessions (default True).
     :param resave: write the whole session back to the store after every
         request that loaded it, changed or not (default False: only what changed
         is written, which is also what keeps concurrent requests from undoing
@@ -116,6 +127,9 @@ class Config:
         cache_headers: bool = True,
         max_session_bytes: int = 64 * 1024,
         clock: Callable[[], float] = time.time,
+        user_id_key: str | None = "id",
+        max_sessions_per_user: int | None = None,
+        track_devices: bool = True,
     ) -> None:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise ConfigError("name", f"must be a cookie name (letters, digits, -_.), not {name!r}")
@@ -180,6 +194,32 @@ class Config:
         if not callable(clock):
             raise ConfigError("clock", f"must be a function returning seconds, not {clock!r}")
         self.clock = clock
+        if user_id_key is not None:
+            if not isinstance(user_id_key, str) or not user_id_key or user_id_key == "_id":
+                raise ConfigError(
+                    "user_id_key",
+                    f"must be a field name other than '_id', or None, not {user_id_key!r}",
+                )
+            if not store.supports_user_index:
+                raise ConfigError(
+                    "user_id_key",
+                    f"{type(store).__name__} keeps no index of a user's sessions (see 'Writing "
+                    "a store'): pass user_id_key=None to use it without one",
+                )
+        self.user_id_key = user_id_key
+        if max_sessions_per_user is not None and (
+            isinstance(max_sessions_per_user, bool)
+            or not isinstance(max_sessions_per_user, int)
+            or max_sessions_per_user < 1
+        ):
+            raise ConfigError(
+                "max_sessions_per_user",
+                f"must be a positive integer or None, not {max_sessions_per_user!r}",
+            )
+        if max_sessions_per_user is not None and user_id_key is None:
+            raise ConfigError("max_sessions_per_user", "needs user_id_key")
+        self.max_sessions_per_user = max_sessions_per_user
+        self.track_devices = _flag("track_devices", track_devices)
 
     def cookie_header(self, value: str | None, *, https: bool, max_age: int | None) -> str:
         """The ``Set-Cookie`` header that sets the session cookie to *value*, or clears it (None).

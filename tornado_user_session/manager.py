@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import tornado.web
@@ -13,10 +14,12 @@ from . import lifetimes
 from ._bounded import BoundedDict
 from .bookkeeping import Bookkeeping
 from .config import Config, option_names
-from .errors import ConfigError, StoreDataError, StoreError
+from .errors import ConfigError, StoreError
+from .health import StoreHealth
 from .purging import Purger
 from .session import Session, check_size
 from .signing import CookieSigner
+from .user_sessions import SessionInfo, UserSessions
 
 log = logging.getLogger("tornado_user_session")
 
@@ -49,7 +52,8 @@ class SessionManager:
         self.store = config.store
         self.signer = CookieSigner(config.secrets, cookie_name=config.name)
         self.purger = Purger(self.store, config.store_check_period)
-        self._store_down = False
+        self.user_sessions = UserSessions(self.store, config, self.now)
+        self.health = StoreHealth()
         self._cookie_headers: BoundedDict[tuple[str | None, bool, float | None], str] = BoundedDict(
             COOKIE_HEADER_CACHE_SIZE
         )
@@ -79,12 +83,17 @@ class SessionManager:
         session_id = self.signer.unsign(cookie) if cookie else None
         if session_id is None:
             return Session()
-        idle = self.config.idle_timeout
-        if idle is None:
-            record = await self.store.load(session_id)
+        # What the read also does, in the same store call: the idle extension, and the
+        # time of use that the list of a user's sessions shows.
+        config, store = self.config, self.store
+        idle = config.idle_timeout
+        if config.user_id_key is not None:
+            record = await store.load(session_id, idle_ttl=idle, seen_at=self.now())
+        elif idle is not None:
+            record = await store.load(session_id, idle_ttl=idle)
         else:
-            record = await self.store.load(session_id, idle_ttl=idle)
-        self._store_answered()
+            record = await store.load(session_id)
+        self.health.answered()
         if record is None:
             return Session()
         try:
@@ -141,11 +150,20 @@ class SessionManager:
         store = self.store
         if pending.create:
             session_id = self.new_session_id()
+            bookkeeping = session.bookkeeping
+            owner = handle = None
+            if bookkeeping is not None and bookkeeping.owner and bookkeeping.handle:
+                owner, handle = bookkeeping.owner, bookkeeping.handle
+                # Listed before it is stored: no session of a user is ever unlisted.
+                await store.index_add(owner, handle, session_id)
             if idle is None:
                 await store.create(session_id, pending.changed, ttl)
             else:
                 await store.create(session_id, pending.changed, ttl, idle_ttl=idle)
             stored = True
+            limit = config.max_sessions_per_user
+            if owner is not None and handle is not None and limit is not None:
+                await self.user_sessions.cap(owner, handle, limit)
         else:
             assert session.id is not None
             session_id = session.id
@@ -154,7 +172,7 @@ class SessionManager:
                 stored = await store.update(session_id, changed, removed, ttl)
             else:
                 stored = await store.update(session_id, changed, removed, ttl, idle_ttl=idle)
-        self._store_answered()
+        self.health.answered()
         if not stored:
             return False
         session.saved(session_id, pending.changed, pending.removed)
@@ -187,11 +205,54 @@ class SessionManager:
                 self._cookie_headers[key] = header
         return header
 
-    def logged_in(self, session: Session, user_id: str) -> None:
-        """Start *session*'s bookkeeping anew for the login of the user *user_id* now: it is
-        fresh, and its absolute timeout starts counting. Its chosen lifetime stays."""
+    def logged_in(
+        self,
+        session: Session,
+        user: Mapping[str, Any],
+        *,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        """Start *session*'s bookkeeping anew for the login of the session user *user* now.
+
+        It is fresh, and its absolute timeout starts counting; its chosen lifetime stays.
+        It is listed among the sessions of the user its ``user_id_key`` field names,
+        under a new handle, with the device given (when devices are tracked).
+        """
         now = self.now()
-        session.bookkeeping = Bookkeeping(now, now, session.expiry, user_id)
+        owner = self.user_sessions.owner_of(user)
+        devices = self.config.track_devices
+        session.bookkeeping = Bookkeeping(
+            created_at=now,
+            authenticated_at=now,
+            expiry=session.expiry,
+            authenticated_user=user["_id"],
+            owner=owner,
+            handle=None if owner is None else self.user_sessions.new_handle(),
+            ip=ip if devices else None,
+            user_agent=user_agent[:256] if devices and user_agent is not None else None,
+        )
+        session.seen_at = now if owner is not None else None
+
+    async def list_user_sessions(self, user_id: object) -> list[SessionInfo]:
+        """Return the live sessions of the user *user_id*, most recently used first.
+
+        Usable outside any request (an admin page, a background job).
+
+        :raises StoreError: if the store fails.
+        """
+        return await self.user_sessions.of(str(user_id))
+
+    async def end_user_sessions(self, user_id: object, *, keep: str | None = None) -> int:
+        """End every session of the user *user_id* except the one whose handle is *keep*.
+
+        Takes effect on each ended session's very next request, in every process.
+        Usable outside any request (a password reset, an admin page).
+
+        :returns: how many sessions ended.
+        :raises StoreError: if the store fails.
+        """
+        return await self.user_sessions.end_all(str(user_id), keep=keep)
 
     async def regenerate(self, session: Session) -> None:
         """Delete *session*'s stored record; its values are stored anew under a new id on save.
@@ -224,29 +285,12 @@ class SessionManager:
         if session.id is None:
             return None
         existed = await self.store.delete(session.id)
-        self._store_answered()
+        self.health.answered()
         return existed
 
     def store_failed(self, error: StoreError) -> None:
-        """Note that the store failed: the first failure of an outage is logged at WARNING.
-
-        A :class:`~tornado_user_session.StoreDataError` is no outage: it is logged
-        at ERROR each time.
-        """
-        if isinstance(error, StoreDataError):
-            log.error("tornado_user_session: the session store refused an operation: %s", error)
-            return
-        if not self._store_down:
-            self._store_down = True
-            log.warning(
-                "tornado_user_session: the session store is unavailable, answering 503: %s",
-                error.__cause__ or error,
-            )
-
-    def _store_answered(self) -> None:
-        if self._store_down:
-            self._store_down = False
-            log.warning("tornado_user_session: the session store is available again")
+        """Note that the store failed (see :class:`~.health.StoreHealth`)."""
+        self.health.failed(error)
 
     def ensure_purging(self) -> None:
         """Run the store's purge on the running loop (see :class:`~.purging.Purger`).

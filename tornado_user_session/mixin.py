@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import secrets
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.web
 from tornado import httputil
@@ -16,6 +16,9 @@ from .errors import StoreError
 from .manager import SETTINGS_KEY, PendingSave, SessionManager
 from .session import Session
 from .stores.base import USER_KEY
+from .user_sessions import SessionInfo
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from asyncio import Future
@@ -163,7 +166,10 @@ class UserSessionMixin(_Handler):
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
         user = {"_id": self.new_user_id(), **fields}
-        manager.logged_in(session, user["_id"])
+        request = self.request
+        manager.logged_in(
+            session, user, ip=request.remote_ip, user_agent=request.headers.get("User-Agent")
+        )
         session[USER_KEY] = user
         self.current_user = user
         protection.rotate_xsrf_token(self)
@@ -183,6 +189,64 @@ class UserSessionMixin(_Handler):
         self._send_cookie(None)
         self.current_user = None
         protection.rotate_xsrf_token(self)
+
+    async def list_user_sessions(self) -> list[SessionInfo]:
+        """Return the current user's sessions, most recently used first (this one ``current``).
+
+        Empty when nobody is logged in, or the session user has no ``user_id_key`` field.
+
+        :raises tornado.web.HTTPError: 503 if the store fails.
+        """
+        owner = self._owner()
+        if owner is None:
+            return []
+        return await self._user_sessions(
+            self.session_manager.user_sessions.of(owner, self.session.id)
+        )
+
+    async def end_user_session(self, handle: str) -> bool:
+        """End one of the current user's sessions, everywhere; return whether it did.
+
+        False for a handle that is unknown or not this user's. Ending the current
+        session is a logout.
+
+        :raises tornado.web.HTTPError: 503 if the store fails.
+        """
+        owner = self._owner()
+        if owner is None:
+            return False
+        bookkeeping = self.session.bookkeeping
+        if bookkeeping is not None and handle == bookkeeping.handle:
+            await self.destroy_user_session()
+            return True
+        return await self._user_sessions(self.session_manager.user_sessions.end(owner, handle))
+
+    async def end_other_user_sessions(self) -> int:
+        """End every other session of the current user ("sign out everywhere else").
+
+        :returns: how many ended.
+        :raises tornado.web.HTTPError: 503 if the store fails.
+        """
+        owner = self._owner()
+        if owner is None:
+            return 0
+        bookkeeping = self.session.bookkeeping
+        keep = None if bookkeeping is None else bookkeeping.handle
+        ending = self.session_manager.user_sessions.end_all(owner, keep=keep)
+        return await self._user_sessions(ending)
+
+    def _owner(self) -> str | None:
+        """The user id whose sessions this one is among, if its user is the one who logged in."""
+        bookkeeping = self.session.bookkeeping
+        if bookkeeping is None or self.authenticated_at is None:
+            return None
+        return bookkeeping.owner
+
+    async def _user_sessions(self, operation: Awaitable[T]) -> T:
+        try:
+            return await operation
+        except StoreError as exc:
+            raise self._store_unavailable(exc) from exc
 
     async def save_session(self) -> None:
         """Save the session now and set its cookie, rather than when the response finishes.

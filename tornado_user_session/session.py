@@ -11,7 +11,7 @@ import reprlib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from .bookkeeping import MAX_DURATION, META_KEY, Bookkeeping
+from .bookkeeping import MAX_DURATION, META_KEY, SEEN_KEY, Bookkeeping
 from .errors import UnstorableValueError
 from .stores.base import Record
 
@@ -64,6 +64,10 @@ def check_size(record: Record, limit: int) -> None:
             f"the session would be {size} bytes of JSON text, over "
             f"max_session_bytes={limit} (its biggest key is {biggest!r})",
         )
+
+
+# The record keys that hold the library's bookkeeping, not the session's values.
+_LIBRARY_KEYS = frozenset((META_KEY, SEEN_KEY))
 
 
 # What JSON holds as it is; containers are checked item by item.
@@ -125,7 +129,7 @@ class Session(MutableMapping[str, Any]):
     the library keeps for its own bookkeeping.
     """
 
-    __slots__ = ("_bookkeeping", "_data", "_id", "_meta_text", "_stored")
+    __slots__ = ("_bookkeeping", "_data", "_id", "_meta_text", "_seen_text", "_stored")
 
     def __init__(self, session_id: str | None = None, record: Record | None = None) -> None:
         """Build a session from its stored record.
@@ -134,10 +138,14 @@ class Session(MutableMapping[str, Any]):
         """
         self._id = session_id
         self._stored: dict[str, str] = dict(record) if record else {}
-        data = {key: _decode(text) for key, text in self._stored.items() if key != META_KEY}
+        stored = self._stored
+        data = {key: _decode(text) for key, text in stored.items() if key not in _LIBRARY_KEYS}
         self._data: dict[str, Any] = data
-        self._meta_text = meta_text = self._stored.get(META_KEY)
+        self._meta_text = meta_text = stored.get(META_KEY)
         self._bookkeeping = None if meta_text is None else Bookkeeping.decode(meta_text)
+        self._seen_text = seen = stored.get(SEEN_KEY)
+        if seen is not None:
+            float(seen)  # ValueError for a last use that is not a time
 
     @property
     def id(self) -> str | None:
@@ -193,6 +201,15 @@ class Session(MutableMapping[str, Any]):
         return self._meta_text is not None
 
     @property
+    def seen_at(self) -> float | None:
+        """When a request last used this logged-in session (to a minute), or None."""
+        return None if self._seen_text is None else float(self._seen_text)
+
+    @seen_at.setter
+    def seen_at(self, value: float | None) -> None:
+        self._seen_text = None if value is None else repr(float(value))
+
+    @property
     def expiry(self) -> float | None:
         """The lifetime chosen by :meth:`set_expiry`: seconds, 0, or None (the app's options)."""
         bookkeeping = self.bookkeeping
@@ -234,6 +251,8 @@ class Session(MutableMapping[str, Any]):
         record = {key: encode(key, value) for key, value in self._data.items()}
         if self._meta_text is not None:
             record[META_KEY] = self._meta_text
+        if self._seen_text is not None:
+            record[SEEN_KEY] = self._seen_text
         return record
 
     def changes(self, record: Record | None = None) -> tuple[dict[str, str], list[str]]:
@@ -268,3 +287,4 @@ class Session(MutableMapping[str, Any]):
         if not keep_values:
             self._data = {}
             self.bookkeeping = None
+            self._seen_text = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Collection, Mapping
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 #: What a store keeps for one session: each top-level key of the session mapped to the
 #: JSON text of its value. Stores never parse the text, they only keep it.
@@ -13,6 +13,26 @@ Record = Mapping[str, str]
 #: The key under which a logged-in session holds its user. A store that must evict
 #: sessions to stay within a bound evicts the others (anonymous visitors') first.
 USER_KEY = "user"
+
+#: The record key of a logged-in session's last use (seconds since the epoch, as text),
+#: which a store's :meth:`Store.load` updates, at most every :data:`SEEN_EVERY` seconds.
+SEEN_KEY = "\x00seen"
+
+#: How stale a session's last use may grow before a read writes it again, in seconds.
+SEEN_EVERY = 60.0
+
+#: How long an index entry whose session is not stored yet is kept, in seconds: a login
+#: adds its entry just before it stores the session.
+INDEX_GRACE = 60.0
+
+
+class IndexedSession(NamedTuple):
+    """A live session of a user's index, as :meth:`Store.index_read` returns it."""
+
+    handle: str
+    session_id: str
+    record: dict[str, str]
+    ttl: float  #: seconds until it expires
 
 
 class Store(abc.ABC):
@@ -49,9 +69,15 @@ class Store(abc.ABC):
     #: unchanged with every other option.
     supports_idle_timeout: ClassVar[bool] = False
 
+    #: True for stores that keep an index of each user's sessions (:meth:`index_add`,
+    #: :meth:`index_read`, :meth:`index_remove`) and take ``seen_at`` in :meth:`load`,
+    #: which listing and ending a user's sessions need: :func:`~tornado_user_session.init`
+    #: refuses ``user_id_key`` for a store without it.
+    supports_user_index: ClassVar[bool] = False
+
     @abc.abstractmethod
     async def load(
-        self, session_id: str, *, idle_ttl: float | None = None
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
     ) -> dict[str, str] | None:
         """Return a copy of the session's record, or None if it is unknown or expired.
 
@@ -59,6 +85,12 @@ class Store(abc.ABC):
         :attr:`supports_idle_timeout`), the read also extends the record to expire
         *idle_ttl* seconds from now, but never past the end its last save gave it,
         in the same operation (one round trip for a networked store).
+
+        With *seen_at* (only passed to a store that sets :attr:`supports_user_index`),
+        a record that has a :data:`SEEN_KEY` older than :data:`SEEN_EVERY` seconds
+        before *seen_at* gets *seen_at* there, in the same operation, without any
+        change to its lifetime; the record returned may hold the older value. A
+        record without that key is not written.
         """
 
     @abc.abstractmethod
@@ -97,6 +129,29 @@ class Store(abc.ABC):
         A login uses the answer: when its old record is already gone (a logout
         landed meanwhile), it does not carry the old values into the new session.
         """
+
+    async def index_add(self, owner: str, handle: str, session_id: str) -> None:
+        """List the session *session_id* among *owner*'s sessions, under *handle*.
+
+        Called before the session is stored. Drops the entries of *owner*'s sessions
+        that are gone (except those added in the last :data:`INDEX_GRACE` seconds),
+        so an index holds the user's live sessions and what ended since its last
+        :meth:`index_add` or :meth:`index_read`. The index itself may expire, but no
+        sooner than any session can (400 days after its last add or read).
+        """
+        raise NotImplementedError(f"{type(self).__name__} keeps no index of users' sessions")
+
+    async def index_read(self, owner: str) -> list[IndexedSession]:
+        """Return *owner*'s sessions that are still stored, with their records and lifetimes.
+
+        Drops the entries of sessions that are gone, as :meth:`index_add` does. Costs
+        in proportion to *owner*'s entries, never a scan of the store.
+        """
+        raise NotImplementedError(f"{type(self).__name__} keeps no index of users' sessions")
+
+    async def index_remove(self, owner: str, handles: Collection[str]) -> None:
+        """Remove these entries from *owner*'s index (their sessions are deleted apart)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no index of users' sessions")
 
     def purge(self, limit: int) -> int:
         """Remove at most *limit* expired records and return how many were removed.

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ..errors import ConfigError
-from .base import USER_KEY, Record, Store
+from .base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY, USER_KEY, IndexedSession, Record, Store
 
 log = logging.getLogger("tornado_user_session")
 
@@ -67,6 +67,7 @@ class MemoryStore(Store):
 
     needs_purge = True
     supports_idle_timeout = True
+    supports_user_index = True
 
     def __init__(
         self,
@@ -103,6 +104,8 @@ class MemoryStore(Store):
         self._anonymous: OrderedDict[str, _Entry] = OrderedDict()
         self._evicted_users = 0
         self._evictions_logged_at: float | None = None
+        # Each user's index (handle -> session id, time added), least recently written first.
+        self._index: OrderedDict[str, dict[str, tuple[str, float]]] = OrderedDict()
 
     def __len__(self) -> int:
         """The number of sessions held, expired ones not yet purged included."""
@@ -121,7 +124,7 @@ class MemoryStore(Store):
         return sessions, entry
 
     async def load(
-        self, session_id: str, *, idle_ttl: float | None = None
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
     ) -> dict[str, str] | None:
         sessions, entry = self._find(session_id)
         if entry is None:
@@ -130,14 +133,20 @@ class MemoryStore(Store):
         if entry[0] <= now:
             del sessions[session_id]
             return None
+        record = _unpack(entry)
         if idle_ttl is not None:
             entry = (min(now + idle_ttl, entry[1]), *entry[1:])
+        if seen_at is not None and SEEN_KEY in record:
+            seen = record[SEEN_KEY]
+            if seen_at - float(seen) >= SEEN_EVERY:
+                at = entry.index(SEEN_KEY, 2) + 1  # a key, then its text
+                entry = (*entry[:at], repr(float(seen_at)), *entry[at + 1 :])
         if sessions is self._probation:  # read again: in use
             del sessions[session_id]
             sessions = self._users
         sessions[session_id] = entry
         sessions.move_to_end(session_id)
-        return _unpack(entry)
+        return record
 
     async def create(
         self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
@@ -192,7 +201,57 @@ class MemoryStore(Store):
                 removed += 1
         if self._evicted_users:
             self._log_evictions(now)  # the count of a burst that has ended
+        self._sweep_index(limit, now)
         return removed
+
+    async def index_add(self, owner: str, handle: str, session_id: str) -> None:
+        now = self._clock()
+        entries = self._index.pop(owner, None) or {}
+        self._prune(entries, now)
+        entries[handle] = (session_id, now)
+        self._index[owner] = entries  # the most recently written owner
+
+    async def index_read(self, owner: str) -> list[IndexedSession]:
+        entries = self._index.get(owner)
+        if entries is None:
+            return []
+        now = self._clock()
+        self._prune(entries, now)
+        if not entries:
+            del self._index[owner]
+        found = []
+        for handle, (session_id, _) in entries.items():
+            entry = self._find(session_id)[1]
+            if entry is not None:
+                found.append(IndexedSession(handle, session_id, _unpack(entry), entry[0] - now))
+        return found
+
+    async def index_remove(self, owner: str, handles: Collection[str]) -> None:
+        entries = self._index.get(owner)
+        if entries is not None:
+            for handle in handles:
+                entries.pop(handle, None)
+            if not entries:
+                del self._index[owner]
+
+    def _prune(self, entries: dict[str, tuple[str, float]], now: float) -> None:
+        """Drop the entries whose sessions are gone, but for those added within the grace."""
+        for handle, (session_id, added) in list(entries.items()):
+            if now - added < INDEX_GRACE:
+                continue
+            entry = self._find(session_id)[1]
+            if entry is None or entry[0] <= now:
+                del entries[handle]
+
+    def _sweep_index(self, limit: int, now: float) -> None:
+        """Prune the *limit* owners written least recently, so that the index of users who
+        never come back does not outlive their sessions."""
+        index = self._index
+        for _ in range(min(limit, len(index))):
+            owner, entries = index.popitem(last=False)
+            self._prune(entries, now)
+            if entries:
+                index[owner] = entries
 
     def _put(
         self, session_id: str, entry: _Entry, segment: OrderedDict[str, _Entry], *, logged_in: bool

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Collection
+import time
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
+from ..bookkeeping import MAX_DURATION
 from ..errors import MissingDependencyError, StoreDataError, StoreError, UnstorableValueError
-from .base import Record, Store
+from .base import INDEX_GRACE, SEEN_EVERY, IndexedSession, Record, Store
 
 try:
     import redis.asyncio
@@ -71,21 +73,30 @@ return 1
 """
 )
 
-# Reads a session and extends it ARGV[1] ms from now, never past the end its last save
-# gave it: the idle timeout's bookkeeping rides on the read's round trip.
-_LOAD_EXTENDING = (
+# Reads a session, and does in the same round trip what the read owes the session's
+# bookkeeping. ARGV: the idle timeout in ms (0: none), the time of this use (seconds since
+# the epoch, '' for none), and how stale the last use may grow (seconds). With an idle
+# timeout, the session is extended that long from now, never past the end its last save
+# gave it (the marker field). A logged-in session's last use (its SEEN field) is written
+# when it has grown stale; a session without that field is not written.
+_LOAD_TOUCHING = (
     _EFFECTS
     + """
 local fields = redis.call('HGETALL', KEYS[1])
-local ends
+local ends, seen
 for i = 1, #fields, 2 do
-  if fields[i] == '\\0' then ends = tonumber(fields[i + 1]) break end
+  if fields[i] == '\\0' then ends = tonumber(fields[i + 1])
+  elseif fields[i] == '\\0seen' then seen = tonumber(fields[i + 1]) end
 end
-if ends then
+local idle = tonumber(ARGV[1])
+if ends and idle > 0 then
   local time = redis.call('TIME')
-  local at = time[1] * 1000 + math.floor(time[2] / 1000) + tonumber(ARGV[1])
+  local at = time[1] * 1000 + math.floor(time[2] / 1000) + idle
   if ends < at then at = ends end
   redis.call('PEXPIREAT', KEYS[1], at)
+end
+if seen and ARGV[2] ~= '' and tonumber(ARGV[2]) - seen >= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], '\\0seen', ARGV[2])
 end
 return fields
 """
@@ -110,16 +121,27 @@ class RedisStore(Store):
         closes. Give it short timeouts and no retries, as :meth:`from_url` does, so
         that a request fails fast with a 503 when Redis is unreachable.
     :param prefix: put before each session id to make its key (default ``"tus:"``).
+        A user's index of sessions is the hash ``<prefix>user:<user id>``.
+    :param clock: the wall-clock time of the index's entries, in seconds since the
+        epoch (default :func:`time.time`); inject a fake one in tests.
     """
 
     supports_idle_timeout = True
+    supports_user_index = True
 
-    def __init__(self, client: redis.asyncio.Redis, *, prefix: str = "tus:") -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "tus:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._now = clock
         self.client = client
         self.prefix = prefix
         self._owns_client = False
         self._save = client.register_script(_SAVE)
-        self._load_extending = client.register_script(_LOAD_EXTENDING)
+        self._load_touching = client.register_script(_LOAD_TOUCHING)
 
     @classmethod
     def from_url(
@@ -129,6 +151,7 @@ class RedisStore(Store):
         prefix: str = "tus:",
         connect_timeout: float = 1.0,
         timeout: float = 1.0,
+        clock: Callable[[], float] = time.time,
         **client_options: Any,
     ) -> RedisStore:
         """Build a store with a client of its own, closed by :meth:`close`.
@@ -147,16 +170,16 @@ class RedisStore(Store):
             "decode_responses": True,
             **client_options,
         }
-        store = cls(redis.asyncio.Redis.from_url(url, **options), prefix=prefix)
+        store = cls(redis.asyncio.Redis.from_url(url, **options), prefix=prefix, clock=clock)
         store._owns_client = True
         return store
 
     async def load(
-        self, session_id: str, *, idle_ttl: float | None = None
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
     ) -> dict[str, str] | None:
         key = self.prefix + session_id
         try:
-            fields = await _redis(self._read(key, idle_ttl))
+            fields = await _redis(self._read(key, idle_ttl, seen_at))
         except StoreDataError as exc:
             _not_a_session(key, exc)
             return None
@@ -172,23 +195,92 @@ class RedisStore(Store):
             return None
         return record
 
-    async def _read(self, key: str, idle_ttl: float | None) -> dict[bytes, bytes]:
-        """HGETALL, or the script that also extends the session; undecoded, so that text
-        another writer left that is not UTF-8 is caught by load()."""
+    async def _read(
+        self, key: str, idle_ttl: float | None, seen_at: float | None
+    ) -> dict[bytes, bytes]:
+        """HGETALL, or the script that also does the read's bookkeeping; undecoded, so that
+        text another writer left that is not UTF-8 is caught by load()."""
         client: Any = self.client  # execute_command is untyped
         raw = {NEVER_DECODE: True}
-        if idle_ttl is None:
+        if idle_ttl is None and seen_at is None:
             fields: dict[bytes, bytes] = await client.execute_command(
                 "HGETALL", key, keys=[key], **raw
             )
             return fields
-        args = (1, key, _ms(idle_ttl))
+        idle = 0 if idle_ttl is None else _ms(idle_ttl)
+        seen = "" if seen_at is None else repr(float(seen_at))
+        args = (1, key, idle, seen, SEEN_EVERY)
         try:
-            flat = await client.execute_command("EVALSHA", self._load_extending.sha, *args, **raw)
+            flat = await client.execute_command("EVALSHA", self._load_touching.sha, *args, **raw)
         except NoScriptError:
-            flat = await client.execute_command("EVAL", _LOAD_EXTENDING, *args, **raw)
+            flat = await client.execute_command("EVAL", _LOAD_TOUCHING, *args, **raw)
         pairs = iter(flat)
         return dict(zip(pairs, pairs, strict=False))
+
+    def _index_key(self, owner: str) -> str:
+        return f"{self.prefix}user:{owner}"
+
+    async def index_add(self, owner: str, handle: str, session_id: str) -> None:
+        key = self._index_key(owner)
+        client: Any = self.client  # decoded answers: text, not bytes
+        entries: dict[str, str] = await _redis(client.hgetall(key))
+        gone = await self._gone(entries)
+        async with self.client.pipeline(transaction=False) as pipe:
+            if gone:
+                pipe.hdel(key, *gone)
+            pipe.hset(key, handle, f"{session_id} {self._now()}")
+            pipe.pexpire(key, MAX_DURATION * 1000)
+            await _redis(pipe.execute())
+
+    async def index_read(self, owner: str) -> list[IndexedSession]:
+        key = self._index_key(owner)
+        client: Any = self.client  # decoded answers: text, not bytes
+        entries: dict[str, str] = await _redis(client.hgetall(key))
+        if not entries:
+            return []
+        handles = list(entries)
+        ids = [entries[handle].split(" ")[0] for handle in handles]
+        async with client.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.execute_command("HGETALL", self.prefix + session_id, **{NEVER_DECODE: True})
+                pipe.pttl(self.prefix + session_id)
+            answers = await _redis(pipe.execute(raise_on_error=False))
+        found, gone = [], []
+        now = self._now()
+        for handle, session_id, fields, ttl in zip(
+            handles, ids, answers[::2], answers[1::2], strict=True
+        ):
+            record = _session_record(fields) if isinstance(ttl, int) and ttl > 0 else None
+            if record is not None:
+                found.append(IndexedSession(handle, session_id, record, ttl / 1000))
+            elif now - float(entries[handle].split(" ")[1]) >= INDEX_GRACE:
+                gone.append(handle)
+        async with self.client.pipeline(transaction=False) as pipe:
+            if gone:
+                pipe.hdel(key, *gone)
+            pipe.pexpire(key, MAX_DURATION * 1000)
+            await _redis(pipe.execute())
+        return found
+
+    async def index_remove(self, owner: str, handles: Collection[str]) -> None:
+        if handles:
+            await _redis(self.client.hdel(self._index_key(owner), *handles))
+
+    async def _gone(self, entries: dict[str, str]) -> list[str]:
+        """The handles of *entries* whose sessions are gone (past the grace of a new one)."""
+        if not entries:
+            return []
+        handles = list(entries)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for handle in handles:
+                pipe.exists(self.prefix + entries[handle].split(" ")[0])
+            exists = await _redis(pipe.execute())
+        now = self._now()
+        return [
+            handle
+            for handle, there in zip(handles, exists, strict=True)
+            if not there and now - float(entries[handle].split(" ")[1]) >= INDEX_GRACE
+        ]
 
     async def create(
         self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
@@ -244,6 +336,17 @@ async def _redis(call: Awaitable[T]) -> T:
         raise StoreDataError(f"Redis refused the operation: {exc}") from exc
     except (RedisError, OSError, asyncio.TimeoutError) as exc:
         raise StoreError(f"Redis failed: {exc}") from exc
+
+
+def _session_record(fields: object) -> dict[str, str] | None:
+    """The record in an undecoded HGETALL answer, or None if it is not a session's."""
+    if not isinstance(fields, dict) or not fields:
+        return None
+    try:
+        record = {_text(field): _text(value) for field, value in fields.items()}
+    except UnicodeDecodeError:
+        return None
+    return None if record.pop(PRESENT, None) is None else record
 
 
 def _not_a_session(key: str, reason: object) -> None:
