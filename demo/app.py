@@ -65,7 +65,7 @@ class Login(tus.StartHandler):
         # Remember me: a lifetime of its own, kept with the session; otherwise the cookie
         # ends when the browser closes. The session's other lifetimes still bound both.
         self.session.set_expiry(REMEMBER if self.get_body_argument("remember", "") else 0)
-        return {"username": username, "visits": 0}
+        return {"id": username, "username": username, "visits": 0}
 
     def refuse(self) -> None:
         self.set_status(401)
@@ -104,7 +104,7 @@ class PasswordPage(Page):
         self.render("password.html", error=None, changed=self.get_argument("changed", None))
 
     @tus.fresh_login_required
-    def post(self) -> None:
+    async def post(self) -> None:
         password = self.get_body_argument("new_password", "")
         if len(password) < 8:
             self.set_status(400)
@@ -112,7 +112,53 @@ class PasswordPage(Page):
             self.render("password.html", error="Use 8 characters or more.", changed=None)
             return
         self.settings["demo_password"] = password
+        await self.end_other_user_sessions()  # a new password signs out every other device
         self.redirect("/my-profile/password?changed=1", status=303)
+
+
+class SessionsPage(Page):
+    """The user's sessions, one row per device, each with a button that signs it out."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.no_store()
+        sessions = await self.list_user_sessions()
+        ended = self.get_argument("ended", None)
+        self.render("sessions.html", sessions=sessions, device=device, ended=ended)
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        if self.get_body_argument("everywhere_else", ""):
+            ended = await self.end_other_user_sessions()
+        else:
+            ended = int(await self.end_user_session(self.get_body_argument("handle")))
+        self.redirect(f"/sessions?ended={ended}", status=303)
+
+
+def device(user_agent: str | None) -> str:
+    """A browser and system in plain words, from a User-Agent."""
+    agent = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in agent), "An unknown browser")
+    system = next((name for token, name in _SYSTEMS if token in agent), "an unknown system")
+    return f"{browser} on {system}"
+
+
+# Tested in order: Edge and Chrome both say "Chrome", Chrome and Safari both say "Safari".
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
 
 
 #: The demo's lifetimes, in seconds: OWASP's advice for an ordinary application.
@@ -138,6 +184,7 @@ def make_app(
             (r"/dashboard", Dashboard),
             (r"/my-profile", Profile),
             (r"/my-profile/password", PasswordPage),
+            (r"/sessions", SessionsPage),
             *tus.routes(start=Login),
         ],
         login_url="/",

@@ -188,3 +188,27 @@ def test_an_idle_session_sends_the_visitor_back_to_the_login_page(page: Page) ->
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_one_device_signs_another_out_from_the_list_of_sessions(
+    demo: str, page: Page, chromium: Browser
+) -> None:
+    log_in(page, demo)  # device A
+    expect(page).to_have_url(demo + "/dashboard")
+    other = chromium.new_context().new_page()  # device B
+    log_in(other, demo)
+    expect(other).to_have_url(demo + "/dashboard")
+    other.get_by_role("link", name="Your sessions").first.click()
+    rows = other.locator("ul.sessions li")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="this device")).to_have_count(1)
+    expect(rows.first).to_contain_text("Chrome on Linux")
+    rows.filter(has_not_text="this device").get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("status")).to_have_text("Signed out 1 session.")
+    expect(other.locator("ul.sessions li")).to_have_count(1)
+
+    page.reload()  # device A's very next request
+    expect(page).to_have_url(demo + "/?next=%2Fdashboard")
+    other.goto(demo + "/dashboard")
+    expect(other.get_by_role("heading")).to_have_text("Hello, demo")
+    other.context.close()

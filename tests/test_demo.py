@@ -42,3 +42,18 @@ class TestDemo(AsyncHTTPTestCase):
         assert b'id="visits">1<' in first.body
         assert b'id="visits">2<' in second.body
         assert second.headers["Cache-Control"] == "no-store"
+
+    @gen_test
+    async def test_a_new_password_signs_out_every_other_device(self) -> None:
+        laptop = Browser(self.http_client, self.get_url(""))
+        phone = Browser(self.http_client, self.get_url(""))
+        for device in (laptop, phone):
+            assert (await self.login(device, "secret-pw"))[0] == 303
+        page = await laptop.fetch("/my-profile/password")
+        token = re.search(rb'name="_xsrf" value="([^"]+)"', page.body)
+        assert token is not None
+        body = f"_xsrf={token.group(1).decode()}&new_password=a+new+password"
+        response = await laptop.fetch("/my-profile/password", "POST", body)
+        assert response.code == 303
+        assert (await phone.fetch("/dashboard")).code == 302
+        assert (await laptop.fetch("/dashboard")).code == 200
