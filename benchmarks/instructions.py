@@ -32,6 +32,7 @@ VARIANTS = [
     ("memory: change user", "memory", "/change", True, "bare Tornado + cookie"),
     ("memory+idle: read user", "memory+idle", "/read", True, "bare Tornado + cookie"),
     ("memory+idle: change user", "memory+idle", "/change", True, "bare Tornado + cookie"),
+    ("memory: read, user of 50", "memory-50", "/read", True, "bare Tornado + cookie"),
 ]
 
 
@@ -70,7 +71,9 @@ def main() -> None:
         assert server.stdout is not None
         ready = server.stdout.readline().split()
         ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))
+        ports["memory-50"] = ports["memory"]  # the same server, a user with 50 sessions
         cookies = {kind: log_in(ports[kind]) for kind in ("memory", "memory+idle")}
+        cookies["memory-50"] = log_in(ports["memory"], 50)
         counts: dict[str, float] = {}
         for name, kind, path, with_cookie, _ in VARIANTS:
             cookie = cookies.get(kind, cookies["memory"]) if with_cookie else ""

@@ -29,6 +29,7 @@ class Variant:
     path: str
     cookie: bool  # whether the request carries a session cookie
     target: float | None  # the least acceptable ratio to bare Tornado
+    sessions: int = 1  # how many live sessions the session's user has
 
 
 #: Bare Tornado answers each request twice, without and with the same Cookie header the
@@ -51,6 +52,8 @@ VARIANTS = [
     Variant("memory+idle: change user", "memory+idle", "/change", True, 0.88),
     Variant("redis+idle: read user", "redis+idle", "/read", True, 0.70),
     Variant("redis+idle: change user", "redis+idle", "/change", True, 0.60),
+    Variant("memory: read, user of 50", "memory", "/read", True, 0.92, sessions=50),
+    Variant("redis: read, user of 50", "redis", "/read", True, 0.70, sessions=50),
 ]
 
 
@@ -63,15 +66,20 @@ class Row:
     ratio: float
 
 
-def log_in(port: int) -> str:
-    """Start a user session on the server at *port*; return the Cookie header that carries it."""
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    connection.request("POST", "/user-session/start", body=b"")
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200, response.status
-    cookie = response.getheader("Set-Cookie")
-    assert cookie is not None
+def log_in(port: int, sessions: int = 1) -> str:
+    """Log a user of its own in *sessions* times on the server at *port*; return the Cookie
+    header that carries the last of those sessions."""
+    user = f"user-{port}-{sessions}"
+    cookie = ""
+    for _ in range(sessions):
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request("POST", f"/user-session/start?user={user}", body=b"")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        cookie = response.getheader("Set-Cookie") or ""
+        assert cookie, "no session cookie"
+        connection.close()
     return cookie.split(";")[0]
 
 
@@ -101,12 +109,16 @@ def run(rounds: int, seconds: float, connections: int, client: str, only: str = 
         ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))
         pin(server.pid, SERVER_CPU)
         pin(redis.pid, LOAD_CPU)
-        cookies = {name: log_in(port) for name, port in ports.items() if name != "bare"}
-        cookies["bare"] = cookies["memory"]
+        cookies = {
+            (variant.server, variant.sessions): log_in(ports[variant.server], variant.sessions)
+            for variant in variants
+            if variant.server != "bare"
+        }
+        cookies["bare", 1] = cookies["memory", 1]
         cpu = LOAD_CPU if (os.cpu_count() or 1) > 1 else 0
 
         def measure(variant: Variant, duration: float) -> load.Result:
-            cookie = cookies[variant.server] if variant.cookie else ""
+            cookie = cookies[variant.server, variant.sessions] if variant.cookie else ""
             port = ports[variant.server]
             return load.run(port, variant.path, cookie, duration, connections, client, cpu)
 
