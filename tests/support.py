@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import http.cookies
 import json
+import subprocess
+import sys
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ import tornado.testing
 import tornado.web
 
 import tornado_user_session as tus
+from servers import free_port, wait_for_port
 from tornado_user_session.stores.base import Record
 
 SECRET = "s" * 32
@@ -314,3 +318,39 @@ class RedisTimedCase(TimedCase):
     async def store_ttl(self, browser: Browser) -> float:
         ttl_ms: int = await self.store.client.pttl(self.prefix + str(self.session_id(browser)))
         return ttl_ms / 1000
+
+
+async def redis_commands(client: Any, action: Awaitable[Any]) -> dict[str, int]:
+    """Run *action*; return the Redis commands it made (those a script ran included), by name,
+    with the INFO that asked."""
+    before = await client.info("commandstats")
+    await action
+    after = await client.info("commandstats")
+    calls = {
+        name.removeprefix("cmdstat_"): after[name]["calls"]
+        - before.get(name, {"calls": 0})["calls"]
+        for name in after
+    }
+    return {name: count for name, count in calls.items() if count}
+
+
+def run_on_two_servers(
+    redis_url: str, flow: Callable[[list[str]], Coroutine[Any, Any, None]]
+) -> None:
+    """Serve the tests' application from two processes sharing one Redis, and run *flow* with
+    their base URLs."""
+    script = Path(__file__).with_name("serve_app.py")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen([sys.executable, str(script), str(port), redis_url, prefix])
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_for_port(port)
+        asyncio.run(flow([f"http://127.0.0.1:{port}" for port in ports]))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)

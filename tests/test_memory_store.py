@@ -12,6 +12,7 @@ from tornado.testing import AsyncTestCase
 import tornado_user_session as tus
 from store_contract import TTL, StoreContract
 from support import FakeClock
+from tornado_user_session.stores.base import INDEX_GRACE
 
 
 class TestMemoryStoreContract(StoreContract, AsyncTestCase):
@@ -170,3 +171,23 @@ def test_at_least_one_anonymous_session_and_two_in_all() -> None:
     with pytest.raises(tus.ConfigError, match="max_sessions"):
         tus.MemoryStore(max_sessions=1)
     assert tus.MemoryStore(max_sessions=2).max_anonymous_sessions == 1
+
+
+def test_the_index_of_users_who_never_come_back_is_swept_with_their_sessions() -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        store = tus.MemoryStore(max_sessions=100, max_anonymous_sessions=1, clock=clock)
+        for n in range(500):  # more users than the store keeps sessions
+            await store.index_add(f"user{n}", "h", f"s{n}")
+            await store.create(f"s{n}", {"user": "{}"}, TTL)
+        assert len(store) == 99
+        clock.advance(INDEX_GRACE)
+        while store.purge(1000) == 1000:
+            pass
+        entries = sum(len(entries) for entries in store._index.values())
+        assert entries == 99  # only the sessions still held
+        clock.advance(TTL)
+        store.purge(1000)
+        assert store._index == {}
+
+    run(scenario())

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import redis.asyncio
@@ -16,9 +13,16 @@ import tornado.httpclient
 from tornado.testing import AsyncTestCase, gen_test
 
 import tornado_user_session as tus
-from servers import RedisServer, free_port, wait_for_port
+from servers import RedisServer
 from store_contract import TTL, StoreContract
-from support import Browser, FakeClock, SessionTestCase, advance_redis, set_cookies
+from support import (
+    Browser,
+    FakeClock,
+    SessionTestCase,
+    advance_redis,
+    run_on_two_servers,
+    set_cookies,
+)
 from tornado_user_session.bookkeeping import META_KEY
 
 pytestmark = pytest.mark.timeout(60)
@@ -204,20 +208,11 @@ class TestRedisOutage(SessionTestCase):
 def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(
     redis_url: str,
 ) -> None:
-    script = Path(__file__).with_name("serve_app.py")
-    prefix = f"test:{uuid.uuid4().hex}:"
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen([sys.executable, str(script), str(port), redis_url, prefix])
-        for port in ports
-    ]
-
-    async def flow() -> None:
+    async def flow(urls: list[str]) -> None:
         client = tornado.httpclient.AsyncHTTPClient()
-        a = Browser(client, f"http://127.0.0.1:{ports[0]}")
+        a, b = Browser(client, urls[0]), Browser(client, urls[1])
         await a.json("/user-session/start", "POST")
         assert await a.json("/dashboard") == {"visits": 1}
-        b = Browser(client, f"http://127.0.0.1:{ports[1]}")
         b.cookies = a.cookies  # one browser, two servers
         assert await b.json("/dashboard") == {"visits": 2}
         # A lifetime chosen in one process holds for the saves of the other.
@@ -228,14 +223,7 @@ def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(
         assert (await a.fetch("/dashboard")).code == 302
         client.close()
 
-    try:
-        for port in ports:
-            wait_for_port(port)
-        asyncio.run(flow())
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(10)
+    run_on_two_servers(redis_url, flow)
 
 
 @pytest.mark.usefixtures("own_redis_for_case")

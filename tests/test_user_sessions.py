@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +12,7 @@ import tornado.web
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
-from servers import free_port, wait_for_port
-from support import Browser, RedisTimedCase, TimedCase
+from support import Browser, RedisTimedCase, TimedCase, redis_commands, run_on_two_servers
 from tornado_user_session.stores.base import INDEX_GRACE
 
 NAME = "tornado-user-session"
@@ -268,19 +263,8 @@ class TestOnRedis(Rules, RedisCase):
         laptop = await self.device()
         await laptop.json("/session")  # loads the read script into Redis
         client = self.store.client
-        before = await client.info("commandstats")
-        await laptop.json("/session")
-        after = await client.info("commandstats")
-        calls = {
-            name.removeprefix("cmdstat_"): after[name]["calls"]
-            - before.get(name, {"calls": 0})["calls"]
-            for name in after
-        }
-        assert {name: n for name, n in calls.items() if n} == {
-            "evalsha": 1,
-            "hgetall": 1,
-            "info": 1,
-        }
+        calls = await redis_commands(client, laptop.json("/session"))
+        assert calls == {"evalsha": 1, "hgetall": 1, "info": 1}
         await self.device()
         await self.sessions(laptop)
         async for key in client.scan_iter(match=self.prefix + "*"):
@@ -296,18 +280,9 @@ class TestUntrackedOnRedis(UntrackedRules, RedisCase):
 
 
 def test_a_user_ends_a_session_served_by_another_process(redis_url: str) -> None:
-    script = Path(__file__).with_name("serve_app.py")
-    prefix = f"test:{uuid.uuid4().hex}:"
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen([sys.executable, str(script), str(port), redis_url, prefix])
-        for port in ports
-    ]
-
-    async def flow() -> None:
+    async def flow(urls: list[str]) -> None:
         client = tornado.httpclient.AsyncHTTPClient()
-        a = Browser(client, f"http://127.0.0.1:{ports[0]}")
-        b = Browser(client, f"http://127.0.0.1:{ports[1]}")
+        a, b = Browser(client, urls[0]), Browser(client, urls[1])
         for browser in (a, b):
             await browser.json("/user-sessions/login", "POST", '{"id": 5}')
         assert await b.json("/dashboard") == {"visits": 1}
@@ -316,11 +291,4 @@ def test_a_user_ends_a_session_served_by_another_process(redis_url: str) -> None
         assert (await a.fetch("/dashboard")).code == 200
         client.close()
 
-    try:
-        for port in ports:
-            wait_for_port(port)
-        asyncio.run(flow())
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(10)
+    run_on_two_servers(redis_url, flow)
