@@ -12,6 +12,7 @@ import tornado.web
 from tornado import httputil
 
 from . import protection
+from ._driving import resume, retrieve_exception
 from .errors import StoreError
 from .manager import SETTINGS_KEY, PendingSave, SessionManager
 from .session import Session
@@ -283,7 +284,7 @@ class UserSessionMixin(_Handler):
         except StopIteration:
             return super().finish(chunk)
         task = asyncio.ensure_future(self._finish_after_save(saving, waiting, chunk))
-        task.add_done_callback(_retrieve_exception)
+        task.add_done_callback(retrieve_exception)
         self._session_saving = task
         return task
 
@@ -296,7 +297,7 @@ class UserSessionMixin(_Handler):
         # Tornado does not await finish(), so whatever fails here is answered here,
         # the way Tornado answers an exception raised by a handler.
         try:
-            await _resume(saving, waiting)
+            await resume(saving, waiting)
             sent = super().finish(chunk)
         except Exception as exc:
             self._session_saving = None  # so that send_error() can finish the response
@@ -342,25 +343,3 @@ class UserSessionMixin(_Handler):
 def _cookie_pairs(header: str) -> list[str]:
     """The ``name=value`` pairs of a Cookie header, exactly as sent."""
     return [pair.strip() for pair in header.split(";")]
-
-
-async def _resume(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive to its end a coroutine that was started by hand, as a task would have.
-
-    *waiting* is what it last yielded: a future it waits for, or None to let the loop run.
-    """
-    while True:
-        if waiting is None:
-            await asyncio.sleep(0)
-        else:
-            await asyncio.wait((waiting,))
-        try:
-            waiting = coroutine.send(None)
-        except StopIteration:
-            return
-
-
-def _retrieve_exception(task: asyncio.Task[None]) -> None:
-    # A response whose client went away fails to send; nobody awaits it, which is fine.
-    if not task.cancelled():
-        task.exception()
