@@ -222,3 +222,10 @@ class StoreContract:
     async def index_size(self, owner: str) -> int:
         """How many entries *owner*'s index holds, live or not."""
         raise NotImplementedError
+
+    @gen_test
+    async def test_an_index_never_lists_an_expired_session(self) -> None:
+        await self.store.index_add("u1", "short", "s1")
+        await self.store.create("s1", {}, 5)
+        await self.advance(6)  # expired, within the index's grace, not purged
+        assert await self.store.index_read("u1") == []

@@ -222,7 +222,7 @@ class MemoryStore(Store):
         found = []
         for handle, (session_id, _) in entries.items():
             entry = self._find(session_id)[1]
-            if entry is not None:
+            if entry is not None and entry[0] > now:
                 found.append(IndexedSession(handle, session_id, _unpack(entry), entry[0] - now))
         return found
 
