@@ -38,9 +38,25 @@ def _as_json(info: tus.SessionInfo) -> dict[str, Any]:
     return fields
 
 
+class SlowRegenerate(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """A new id for the same user (a change of privileges), then work until the test says."""
+
+    gate: asyncio.Event | None = None
+    entered: asyncio.Event | None = None
+
+    async def post(self) -> None:
+        assert self.gate is not None
+        assert self.entered is not None
+        await self.session_manager.regenerate(self.session)
+        self.entered.set()
+        await self.gate.wait()
+        self.write({"ok": True})
+
+
 HANDLERS = (
     (r"/my-sessions", MySessions),
     (r"/end-session", EndSession),
+    (r"/slow-regenerate", SlowRegenerate),
 )
 
 
@@ -204,6 +220,34 @@ class Rules:
             assert listed == []
 
 
+class RegenerationRules:
+    @gen_test
+    async def test_a_new_id_given_while_every_session_ends_does_not_survive(
+        self: Any,
+    ) -> None:
+        laptop = await self.device()
+        SlowRegenerate.gate, SlowRegenerate.entered = asyncio.Event(), asyncio.Event()
+        slow = asyncio.ensure_future(laptop.fetch("/slow-regenerate", "POST"))
+        await SlowRegenerate.entered.wait()
+        assert await self.manager.end_user_sessions(42) == 1
+        SlowRegenerate.gate.set()
+        assert (await slow).code == 200
+        assert not await self.logged_in(laptop)
+        assert await self.manager.list_user_sessions(42) == []
+
+    @gen_test
+    async def test_a_new_id_keeps_the_session_and_drops_the_old_id(self: Any) -> None:
+        laptop = await self.device()
+        old = self.session_id(laptop)
+        SlowRegenerate.gate, SlowRegenerate.entered = asyncio.Event(), asyncio.Event()
+        SlowRegenerate.gate.set()
+        assert (await laptop.fetch("/slow-regenerate", "POST")).code == 200
+        assert self.session_id(laptop) != old
+        assert await self.store.load(str(old)) is None
+        assert await self.logged_in(laptop)
+        assert len(await self.manager.list_user_sessions(42)) == 1
+
+
 class CapRules:
     options = {"max_sessions_per_user": 2}  # noqa: RUF012
 
@@ -247,6 +291,10 @@ class TestOnMemory(Rules, MemoryCase):
     pass
 
 
+class TestRegenerationOnMemory(RegenerationRules, MemoryCase):
+    pass
+
+
 class TestCapOnMemory(CapRules, MemoryCase):
     pass
 
@@ -269,6 +317,10 @@ class TestOnRedis(Rules, RedisCase):
         await self.sessions(laptop)
         async for key in client.scan_iter(match=self.prefix + "*"):
             assert await client.pttl(key) > 0, key
+
+
+class TestRegenerationOnRedis(RegenerationRules, RedisCase):
+    pass
 
 
 class TestCapOnRedis(CapRules, RedisCase):

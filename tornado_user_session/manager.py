@@ -161,6 +161,14 @@ class SessionManager:
             else:
                 await store.create(session_id, pending.changed, ttl, idle_ttl=idle)
             stored = True
+            replaced = session.replaces
+            if replaced is not None and await store.delete(replaced) is False:
+                # The session ended while this request ran: it stays ended.
+                await store.delete(session_id)
+                if owner is not None and handle is not None:
+                    await store.index_remove(owner, [handle])
+                self.health.answered()
+                return False
             limit = config.max_sessions_per_user
             if owner is not None and handle is not None and limit is not None:
                 await self.user_sessions.cap(owner, handle, limit)
@@ -255,12 +263,28 @@ class SessionManager:
         return await self.user_sessions.end_all(str(user_id), keep=keep)
 
     async def regenerate(self, session: Session) -> None:
-        """Delete *session*'s stored record; its values are stored anew under a new id on save.
+        """Give *session* a new id, for the same user (after a change of privileges).
 
-        Its times stay, so its absolute end does not move (a login starts them anew
-        with :meth:`logged_in`). If the record was already gone (a logout landed
-        meanwhile), the values go with it: what a logout deleted never comes back;
-        only a lifetime chosen in this request stays.
+        Its values and times stay, so its absolute end does not move. The save stores
+        it under the new id, then deletes the old record; if that record was already
+        gone (the session was ended or logged out meanwhile), the new one is deleted
+        too: a session ended while this request ran stays ended. A session with no
+        values is deleted at once.
+
+        :raises StoreError: if the store fails.
+        """
+        if session.id is not None and session:
+            session.forget(keep_values=True, replaces=session.id)
+        else:
+            await self.begin_login(session)
+
+    async def begin_login(self, session: Session) -> None:
+        """Delete *session*'s stored record at once, for a login; its values are stored anew
+        under a new id on save, so an id known before the login is worthless after it.
+
+        If the record was already gone (a logout landed meanwhile), the values go
+        with it: what a logout deleted never comes back; only a lifetime chosen in
+        this request stays.
 
         :raises StoreError: if the store fails.
         """

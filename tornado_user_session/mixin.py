@@ -163,7 +163,7 @@ class UserSessionMixin(_Handler):
         session = self.session
         manager = self.session_manager
         try:
-            await manager.regenerate(session)
+            await manager.begin_login(session)
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
         user = {"_id": self.new_user_id(), **fields}

@@ -129,7 +129,15 @@ class Session(MutableMapping[str, Any]):
     the library keeps for its own bookkeeping.
     """
 
-    __slots__ = ("_bookkeeping", "_data", "_id", "_meta_text", "_seen_text", "_stored")
+    __slots__ = (
+        "_bookkeeping",
+        "_data",
+        "_id",
+        "_meta_text",
+        "_replaces",
+        "_seen_text",
+        "_stored",
+    )
 
     def __init__(self, session_id: str | None = None, record: Record | None = None) -> None:
         """Build a session from its stored record.
@@ -137,6 +145,7 @@ class Session(MutableMapping[str, Any]):
         :raises ValueError: if a value of *record*, or its bookkeeping, is not valid.
         """
         self._id = session_id
+        self._replaces: str | None = None
         self._stored: dict[str, str] = dict(record) if record else {}
         stored = self._stored
         data = {key: _decode(text) for key, text in stored.items() if key not in _LIBRARY_KEYS}
@@ -272,16 +281,23 @@ class Session(MutableMapping[str, Any]):
     def saved(self, session_id: str, changed: Record, removed: list[str]) -> None:
         """Note that the store now holds this session under *session_id* with these changes."""
         self._id = session_id
+        self._replaces = None
         self._stored.update(changed)
         for key in removed:
             self._stored.pop(key, None)
 
-    def forget(self, *, keep_values: bool) -> None:
+    @property
+    def replaces(self) -> str | None:
+        """The id of the record this session replaces once it is stored under a new one."""
+        return self._replaces
+
+    def forget(self, *, keep_values: bool, replaces: str | None = None) -> None:
         """Detach the session from its record: its next save stores it anew, under a new id.
 
         With *keep_values*, the keys and the bookkeeping (times, chosen lifetime) stay;
-        without, they go.
+        without, they go. *replaces* is the id of a record that the save must delete.
         """
+        self._replaces = replaces
         self._id = None
         self._stored = {}
         if not keep_values:
