@@ -5,6 +5,7 @@ Each test saves a screenshot of its last page to ``test-artifacts/`` when it fai
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -27,22 +28,26 @@ ROOT = Path(__file__).parent.parent
 PASSWORD = "correct horse"
 
 
-def serve_demo(*options: str) -> tuple[str, subprocess.Popen[bytes]]:
+@contextlib.contextmanager
+def served_demo(*options: str) -> Iterator[str]:
+    """The address of ``python -m demo`` run with *options*, stopped afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "demo", "--port", str(port), "--password", PASSWORD]
     server = subprocess.Popen([*command, *options], cwd=ROOT, stdout=subprocess.DEVNULL)
-    wait_for_port(port)
-    return f"http://127.0.0.1:{port}", server
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 @pytest.fixture(params=["memory", "redis"])
 def demo(request: pytest.FixtureRequest) -> Iterator[str]:
     """The demo's address, served by ``python -m demo`` on the in-memory store or on Redis."""
     options = ("--redis-url", request.getfixturevalue("redis_url"))
-    url, server = serve_demo(*(options if request.param == "redis" else ()))
-    yield url
-    server.terminate()
-    server.wait(10)
+    with served_demo(*(options if request.param == "redis" else ())) as url:
+        yield url
 
 
 def log_in(page: Page, base: str, password: str = PASSWORD) -> None:
@@ -95,22 +100,17 @@ def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -
 
 
 def test_login_returns_to_the_page_asked_for(page: Page, chromium: Browser) -> None:
-    base, server = serve_demo()
-    try:
+    with served_demo() as base:
         page.goto(base + "/my-profile")
         expect(page).to_have_url(base + "/?next=%2Fmy-profile")
         page.get_by_label("Username").fill("demo")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(base + "/my-profile")
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_the_session_cookie_is_httponly_and_lax(page: Page) -> None:
-    base, server = serve_demo()
-    try:
+    with served_demo() as base:
         log_in(page, base)
         expect(page).to_have_url(base + "/dashboard")
         cookies: list[Any] = page.context.cookies()
@@ -118,16 +118,12 @@ def test_the_session_cookie_is_httponly_and_lax(page: Page) -> None:
         assert session["httpOnly"] is True
         assert session["sameSite"] == "Lax"
         assert page.evaluate("document.cookie").find("tornado-user-session") == -1
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_remember_me_keeps_the_cookie_past_the_browser_and_its_absence_does_not(
     page: Page, chromium: Browser
 ) -> None:
-    base, server = serve_demo()
-    try:
+    with served_demo() as base:
         log_in(page, base)  # "Remember me" left unticked
         expect(page).to_have_url(base + "/dashboard")
         remembered = chromium.new_context().new_page()
@@ -147,14 +143,10 @@ def test_remember_me_keeps_the_cookie_past_the_browser_and_its_absence_does_not(
         week = 7 * 24 * 3600  # 30 days asked for, cut at the demo's absolute timeout
         assert time.time() + week - 60 < expires <= time.time() + week + 1
         remembered.context.close()
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_the_password_page_asks_a_stale_login_to_confirm_and_returns_to_it(page: Page) -> None:
-    base, server = serve_demo("--fresh-login-within", "1")
-    try:
+    with served_demo("--fresh-login-within", "1") as base:
         log_in(page, base)
         page.get_by_role("link", name="Password").click()
         expect(page.get_by_role("heading")).to_have_text("Change password")  # fresh: allowed
@@ -168,14 +160,10 @@ def test_the_password_page_asks_a_stale_login_to_confirm_and_returns_to_it(page:
         page.get_by_label("New password").fill("a brand new password")
         page.get_by_role("button", name="Change password").click()
         expect(page.get_by_role("status")).to_have_text("Password changed.")
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_an_idle_session_sends_the_visitor_back_to_the_login_page(page: Page) -> None:
-    base, server = serve_demo("--idle-timeout", "2")
-    try:
+    with served_demo("--idle-timeout", "2") as base:
         log_in(page, base)
         expect(page).to_have_url(base + "/dashboard")
         page.wait_for_timeout(1000)
@@ -185,9 +173,6 @@ def test_an_idle_session_sends_the_visitor_back_to_the_login_page(page: Page) ->
         page.reload()
         expect(page).to_have_url(base + "/?next=%2Fdashboard")
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_one_device_signs_another_out_from_the_list_of_sessions(
