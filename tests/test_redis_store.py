@@ -10,6 +10,7 @@ import uuid
 import pytest
 import redis.asyncio
 import tornado.httpclient
+import tornado.web
 from tornado.testing import AsyncTestCase, gen_test
 
 import tornado_user_session as tus
@@ -203,6 +204,45 @@ class TestRedisOutage(SessionTestCase):
         assert code == 503
         assert seconds < 2
         assert await browser.json("/dashboard") == {"visits": 1}
+
+    @gen_test(timeout=30)
+    async def test_redis_hung_between_the_read_and_the_save_gives_a_503_within_2_seconds(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        WriteLater.loaded, WriteLater.go = asyncio.Event(), asyncio.Event()
+        request = asyncio.ensure_future(self.timed(browser, "/write-later", "POST"))
+        await WriteLater.loaded.wait()  # the session is read; now Redis hangs
+        self.redis.pause()
+        try:
+            with self.assertLogs("tornado_user_session", logging.WARNING):
+                started = asyncio.get_running_loop().time()
+                WriteLater.go.set()
+                code, _ = await asyncio.wait_for(request, 10)
+                seconds = asyncio.get_running_loop().time() - started
+        finally:
+            self.redis.resume()
+        assert code == 503
+        assert seconds < 2
+
+
+class WriteLater(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Reads the session, waits for the test, then changes it."""
+
+    loaded: asyncio.Event | None = None
+    go: asyncio.Event | None = None
+
+    async def post(self) -> None:
+        assert self.loaded is not None
+        assert self.go is not None
+        self.loaded.set()
+        await self.go.wait()
+        self.session["later"] = True
+        self.write({"ok": True})
+
+
+TestRedisOutage.handlers = ((r"/write-later", WriteLater),)
 
 
 def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(

@@ -21,6 +21,9 @@ from .user_sessions import SessionInfo
 
 T = TypeVar("T")
 
+# What finish() passes for a save not started by hand: it runs whole in the task.
+_IN_A_TASK = object()
+
 if TYPE_CHECKING:
     from asyncio import Future
 
@@ -275,14 +278,18 @@ class UserSessionMixin(_Handler):
         pending = manager.pending_save(session)
         if pending is None:
             return super().finish(chunk)
-        # Run the save at once: a store that answers without waiting (the in-memory one)
-        # is done here, and the response finishes in this call. What fails here reaches
-        # Tornado as any exception of a handler does.
         saving = self._save(pending)
-        try:
-            waiting = saving.send(None)
-        except StopIteration:
-            return super().finish(chunk)
+        waiting: Any = _IN_A_TASK
+        if manager.store.answers_at_once:
+            # Run the save at once: a store that answers without waiting (the in-memory
+            # one) is done here, and the response finishes in this call. What fails here
+            # reaches Tornado as any exception of a handler does.
+            try:
+                waiting = saving.send(None)
+            except StopIteration:
+                return super().finish(chunk)
+        # Otherwise the whole save runs in a task of its own, so that the store's timeouts
+        # (asyncio.timeout, bound to the task that enters them) cancel the save itself.
         task = asyncio.ensure_future(self._finish_after_save(saving, waiting, chunk))
         task.add_done_callback(retrieve_exception)
         self._session_saving = task
@@ -297,7 +304,10 @@ class UserSessionMixin(_Handler):
         # Tornado does not await finish(), so whatever fails here is answered here,
         # the way Tornado answers an exception raised by a handler.
         try:
-            await resume(saving, waiting)
+            if waiting is _IN_A_TASK:
+                await saving
+            else:
+                await resume(saving, waiting)
             sent = super().finish(chunk)
         except Exception as exc:
             self._session_saving = None  # so that send_error() can finish the response

@@ -69,6 +69,12 @@ class Store(abc.ABC):
     #: unchanged with every other option.
     supports_idle_timeout: ClassVar[bool] = False
 
+    #: True for stores whose coroutines finish without waiting on anything (in memory):
+    #: the mixin then saves within ``finish()`` itself, with no task. A store that
+    #: waits on a server leaves it False, so its saves run in a task of their own,
+    #: where its timeouts apply.
+    answers_at_once: ClassVar[bool] = False
+
     #: True for stores that keep an index of each user's sessions (:meth:`index_add`,
     #: :meth:`index_read`, :meth:`index_remove`) and take ``seen_at`` in :meth:`load`,
     #: which listing and ending a user's sessions need: :func:`~tornado_user_session.init`

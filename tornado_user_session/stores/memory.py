@@ -66,6 +66,7 @@ class MemoryStore(Store):
     """
 
     needs_purge = True
+    answers_at_once = True
     supports_idle_timeout = True
     supports_user_index = True
 
