@@ -53,7 +53,16 @@ class SlowRegenerate(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write({"ok": True})
 
 
+class ByHand(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Takes the session user off by hand, without a logout."""
+
+    def post(self) -> None:
+        del self.session["user"]
+        self.write({"ok": True})
+
+
 HANDLERS = (
+    (r"/by-hand", ByHand),
     (r"/my-sessions", MySessions),
     (r"/end-session", EndSession),
     (r"/slow-regenerate", SlowRegenerate),
@@ -220,6 +229,34 @@ class Rules:
             assert listed == []
 
 
+class MoreRules:
+    @gen_test
+    async def test_a_session_whose_user_was_taken_off_by_hand_is_not_listed(self: Any) -> None:
+        laptop = await self.device()
+        phone = await self.device()
+        await phone.json("/by-hand", "POST")
+        assert [s["current"] for s in await self.sessions(laptop)] == [True]
+
+    @gen_test
+    async def test_an_empty_user_id_is_a_user_too(self: Any) -> None:
+        device = await self.device(user_id="")
+        assert len(await self.sessions(device)) == 1
+        assert await self.manager.end_user_sessions("") == 1
+        assert not await self.logged_in(device)
+
+    @gen_test
+    async def test_a_listed_session_ends_400_days_after_its_login_whatever_its_use(
+        self: Any,
+    ) -> None:
+        device = await self.device()
+        await device.json("/expiry", "POST", f"seconds={60 * 86400}")
+        for _ in range(8):  # in use every 45 days: each save gives it 60 days more
+            await self.advance(45 * 86400)
+            assert await self.logged_in(device)
+        await self.advance(400 * 86400 - 8 * 45 * 86400)
+        assert not await self.logged_in(device)
+
+
 class RegenerationRules:
     @gen_test
     async def test_a_new_id_given_while_every_session_ends_does_not_survive(
@@ -250,6 +287,14 @@ class RegenerationRules:
 
 class CapRules:
     options = {"max_sessions_per_user": 2}  # noqa: RUF012
+
+    @gen_test
+    async def test_two_logins_at_once_do_not_end_each_other(self: Any) -> None:
+        await self.device()
+        await self.advance(1)
+        first, second = await asyncio.gather(self.device(), self.device())
+        alive = [await self.logged_in(device) for device in (first, second)]
+        assert alive == [True, True]
 
     @gen_test
     async def test_a_login_past_the_cap_ends_the_least_recently_used(self: Any) -> None:
@@ -291,6 +336,10 @@ class TestOnMemory(Rules, MemoryCase):
     pass
 
 
+class TestMoreOnMemory(MoreRules, MemoryCase):
+    pass
+
+
 class TestRegenerationOnMemory(RegenerationRules, MemoryCase):
     pass
 
@@ -317,6 +366,10 @@ class TestOnRedis(Rules, RedisCase):
         await self.sessions(laptop)
         async for key in client.scan_iter(match=self.prefix + "*"):
             assert await client.pttl(key) > 0, key
+
+
+class TestMoreOnRedis(MoreRules, RedisCase):
+    pass
 
 
 class TestRegenerationOnRedis(RegenerationRules, RedisCase):

@@ -16,7 +16,7 @@ chosen, or with ``expire_at_browser_close`` unless a duration was chosen.
 
 from __future__ import annotations
 
-from .bookkeeping import Bookkeeping
+from .bookkeeping import MAX_DURATION, Bookkeeping
 from .config import Config
 
 
@@ -26,26 +26,38 @@ def lifetime(config: Config, bookkeeping: Bookkeeping | None) -> float:
     return expiry if expiry else config.max_age  # 0 (browser close) keeps max_age on the server
 
 
+def absolute_end(config: Config, bookkeeping: Bookkeeping | None) -> float | None:
+    """When the session ends whatever happens, in seconds since the epoch, or None.
+
+    ``absolute_timeout`` after its start; and a session listed among a user's ends
+    400 days after its login at the latest, so that it never outlives the index that
+    lets it be ended.
+    """
+    if bookkeeping is None or bookkeeping.started_at is None:
+        return None
+    end = None
+    if config.absolute_timeout is not None:
+        end = bookkeeping.started_at + config.absolute_timeout
+    if bookkeeping.owner is not None and bookkeeping.authenticated_at is not None:
+        listed_end = bookkeeping.authenticated_at + MAX_DURATION
+        end = listed_end if end is None else min(end, listed_end)
+    return end
+
+
 def remaining(config: Config, bookkeeping: Bookkeeping | None, now: float) -> float:
     """How long a save at *now* lets the session live: its lifetime, cut at its absolute end.
 
     Zero or less means the session is over and must not be saved.
     """
     seconds = lifetime(config, bookkeeping)
-    absolute = config.absolute_timeout
-    if absolute is not None and bookkeeping is not None:
-        started = bookkeeping.started_at
-        if started is not None:
-            seconds = min(seconds, started + absolute - now)
-    return seconds
+    end = absolute_end(config, bookkeeping)
+    return seconds if end is None else min(seconds, end - now)
 
 
 def is_over(config: Config, bookkeeping: Bookkeeping | None, now: float) -> bool:
     """Whether the session has passed its absolute end (its store should have dropped it)."""
-    absolute = config.absolute_timeout
-    if absolute is None or bookkeeping is None or bookkeeping.started_at is None:
-        return False
-    return bookkeeping.started_at + absolute <= now
+    end = absolute_end(config, bookkeeping)
+    return end is not None and end <= now
 
 
 def cookie_max_age(config: Config, bookkeeping: Bookkeeping | None, now: float) -> int | None:

@@ -19,6 +19,7 @@ from .health import StoreHealth
 from .purging import Purger
 from .session import Session, check_size
 from .signing import CookieSigner
+from .stores.base import SEEN_KEY
 from .user_sessions import SessionInfo, UserSessions
 
 log = logging.getLogger("tornado_user_session")
@@ -101,7 +102,7 @@ class SessionManager:
         except (ValueError, RecursionError):  # nested too deep for the parser: not ours
             log.warning("tornado_user_session: a stored session is not valid JSON; ignoring it")
             return Session()
-        if self.config.absolute_timeout is not None and lifetimes.is_over(
+        if session.has_bookkeeping and lifetimes.is_over(
             self.config, session.bookkeeping, self.now()
         ):
             return Session()  # a store whose clock runs behind ours has not dropped it yet
@@ -127,8 +128,8 @@ class SessionManager:
             session.bookkeeping = (bookkeeping or Bookkeeping())._replace(created_at=self.now())
         record = session.record()
         changed, removed = session.changes(record)
-        if config.resave:
-            changed = record
+        if config.resave:  # all but the last use, which the store keeps more recent
+            changed = {key: text for key, text in record.items() if key != SEEN_KEY}
         elif not (changed or removed or config.rolling):
             return None
         if changed:
@@ -152,7 +153,11 @@ class SessionManager:
             session_id = self.new_session_id()
             bookkeeping = session.bookkeeping
             owner = handle = None
-            if bookkeeping is not None and bookkeeping.owner and bookkeeping.handle:
+            if (
+                bookkeeping is not None
+                and bookkeeping.owner is not None
+                and bookkeeping.handle is not None
+            ):
                 owner, handle = bookkeeping.owner, bookkeeping.handle
                 # Listed before it is stored: no session of a user is ever unlisted.
                 await store.index_add(owner, handle, session_id)
@@ -162,13 +167,18 @@ class SessionManager:
                 await store.create(session_id, pending.changed, ttl, idle_ttl=idle)
             stored = True
             replaced = session.replaces
-            if replaced is not None and await store.delete(replaced) is False:
-                # The session ended while this request ran: it stays ended.
-                await store.delete(session_id)
-                if owner is not None and handle is not None:
-                    await store.index_remove(owner, [handle])
-                self.health.answered()
-                return False
+            if replaced is not None:
+                old_id, old_handle = replaced
+                ended = await store.delete(old_id) is False
+                if ended:  # the session ended while this request ran: it stays ended
+                    await store.delete(session_id)
+                    old_handle = handle
+                if owner is not None and old_handle is not None:
+                    # Only now that the old record is gone: it stays listed until then.
+                    await store.index_remove(owner, [old_handle])
+                if ended:
+                    self.health.answered()
+                    return False
             limit = config.max_sessions_per_user
             if owner is not None and handle is not None and limit is not None:
                 await self.user_sessions.cap(owner, handle, limit)
@@ -274,7 +284,12 @@ class SessionManager:
         :raises StoreError: if the store fails.
         """
         if session.id is not None and session:
-            session.forget(keep_values=True, replaces=session.id)
+            bookkeeping = session.bookkeeping
+            old_handle = None if bookkeeping is None else bookkeeping.handle
+            session.forget(keep_values=True, replaces=(session.id, old_handle))
+            if bookkeeping is not None and old_handle is not None:
+                # Listed under a handle of its own until the old record is gone.
+                session.bookkeeping = bookkeeping._replace(handle=self.user_sessions.new_handle())
         else:
             await self.begin_login(session)
 

@@ -145,7 +145,7 @@ class Session(MutableMapping[str, Any]):
         :raises ValueError: if a value of *record*, or its bookkeeping, is not valid.
         """
         self._id = session_id
-        self._replaces: str | None = None
+        self._replaces: tuple[str, str | None] | None = None
         self._stored: dict[str, str] = dict(record) if record else {}
         stored = self._stored
         data = {key: _decode(text) for key, text in stored.items() if key not in _LIBRARY_KEYS}
@@ -287,15 +287,16 @@ class Session(MutableMapping[str, Any]):
             self._stored.pop(key, None)
 
     @property
-    def replaces(self) -> str | None:
-        """The id of the record this session replaces once it is stored under a new one."""
+    def replaces(self) -> tuple[str, str | None] | None:
+        """The id (and handle) of the record this session replaces once stored anew."""
         return self._replaces
 
-    def forget(self, *, keep_values: bool, replaces: str | None = None) -> None:
+    def forget(self, *, keep_values: bool, replaces: tuple[str, str | None] | None = None) -> None:
         """Detach the session from its record: its next save stores it anew, under a new id.
 
         With *keep_values*, the keys and the bookkeeping (times, chosen lifetime) stay;
-        without, they go. *replaces* is the id of a record that the save must delete.
+        without, they go. *replaces* is the id and handle of a record that the save
+        must delete.
         """
         self._replaces = replaces
         self._id = None

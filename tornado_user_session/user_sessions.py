@@ -20,7 +20,7 @@ from typing import Any
 from . import lifetimes
 from .config import Config
 from .session import Session
-from .stores.base import IndexedSession, Store
+from .stores.base import USER_KEY, IndexedSession, Store
 
 
 def _utc(seconds: float) -> datetime.datetime:
@@ -106,8 +106,14 @@ class UserSessions:
         extra = len(live) - limit
         if extra <= 0:
             return 0
-        oldest = [info.handle for info, _ in reversed(live) if info.handle != keep][:extra]
-        return await self._end(owner, oldest, live=live)
+        new = next((info for info, _ in live if info.handle == keep), None)
+        # Only sessions older than the new one: two logins at once do not end each other.
+        older = [
+            info.handle
+            for info, _ in reversed(live)
+            if new is not None and info.handle != keep and info.created_at < new.created_at
+        ]
+        return await self._end(owner, older[:extra], live=live)
 
     async def _end(
         self,
@@ -148,8 +154,11 @@ class UserSessions:
         except (ValueError, RecursionError):
             return None
         bookkeeping = session.bookkeeping
+        user = session.get(USER_KEY)
         if (
             bookkeeping is None
+            or not isinstance(user, dict)
+            or user.get("_id") != bookkeeping.authenticated_user  # logged out by hand
             or bookkeeping.owner != owner
             or bookkeeping.handle != entry.handle
             or bookkeeping.created_at is None
