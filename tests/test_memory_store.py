@@ -173,7 +173,7 @@ def test_at_least_one_anonymous_session_and_two_in_all() -> None:
     assert tus.MemoryStore(max_sessions=2).max_anonymous_sessions == 1
 
 
-def test_the_index_of_users_who_never_come_back_is_swept_with_their_sessions() -> None:
+def test_the_index_holds_only_the_sessions_the_store_holds() -> None:
     async def scenario() -> None:
         clock = FakeClock()
         store = tus.MemoryStore(max_sessions=100, max_anonymous_sessions=1, clock=clock)
@@ -181,11 +181,18 @@ def test_the_index_of_users_who_never_come_back_is_swept_with_their_sessions() -
             await store.index_add(f"user{n}", "h", f"s{n}")
             await store.create(f"s{n}", {"user": "{}"}, TTL)
         assert len(store) == 99
+
+        def entries() -> int:
+            return sum(len(entries) for entries in store._index.values())
+
+        assert entries() == 99  # an evicted session takes its entry with it, at once
+        assert len(store._indexed) == 99
+        await store.delete("s499")
+        assert entries() == 98
         clock.advance(INDEX_GRACE)
         while store.purge(1000) == 1000:
             pass
-        entries = sum(len(entries) for entries in store._index.values())
-        assert entries == 99  # only the sessions still held
+        assert entries() == 98
         clock.advance(TTL)
         store.purge(1000)
         assert store._index == {}

@@ -107,6 +107,9 @@ class MemoryStore(Store):
         self._evictions_logged_at: float | None = None
         # Each user's index (handle -> session id, time added), least recently written first.
         self._index: OrderedDict[str, dict[str, tuple[str, float]]] = OrderedDict()
+        # Which user and handle each indexed session is listed under, so that a session that
+        # goes (deleted, expired, evicted) takes its entry with it: the index stays bounded.
+        self._indexed: dict[str, tuple[str, str]] = {}
 
     def __len__(self) -> int:
         """The number of sessions held, expired ones not yet purged included."""
@@ -133,6 +136,7 @@ class MemoryStore(Store):
         now = self._clock()
         if entry[0] <= now:
             del sessions[session_id]
+            self._unindex(session_id)
             return None
         record = _unpack(entry)
         if idle_ttl is not None:
@@ -173,6 +177,7 @@ class MemoryStore(Store):
         del sessions[session_id]
         now = self._clock()
         if entry[0] <= now:
+            self._unindex(session_id)
             return False
         record = _unpack(entry)
         record.update(changed)
@@ -187,6 +192,7 @@ class MemoryStore(Store):
         if entry is None:
             return False
         del sessions[session_id]
+        self._unindex(session_id)
         expires: float = entry[0]
         return expires > self._clock()
 
@@ -199,6 +205,7 @@ class MemoryStore(Store):
                 if entry[0] > now:
                     break
                 del sessions[session_id]
+                self._unindex(session_id)
                 removed += 1
         if self._evicted_users:
             self._log_evictions(now)  # the count of a burst that has ended
@@ -211,6 +218,7 @@ class MemoryStore(Store):
         self._prune(entries, now)
         entries[handle] = (session_id, now)
         self._index[owner] = entries  # the most recently written owner
+        self._indexed[session_id] = (owner, handle)
 
     async def index_read(self, owner: str) -> list[IndexedSession]:
         entries = self._index.get(owner)
@@ -231,7 +239,21 @@ class MemoryStore(Store):
         entries = self._index.get(owner)
         if entries is not None:
             for handle in handles:
-                entries.pop(handle, None)
+                removed = entries.pop(handle, None)
+                if removed is not None:
+                    self._indexed.pop(removed[0], None)
+            if not entries:
+                del self._index[owner]
+
+    def _unindex(self, session_id: str) -> None:
+        """Drop the index entry of a session that is gone (deleted, expired, evicted)."""
+        indexed = self._indexed.pop(session_id, None)
+        if indexed is None:
+            return
+        owner, handle = indexed
+        entries = self._index.get(owner)
+        if entries is not None and entries.get(handle, ("",))[0] == session_id:
+            del entries[handle]
             if not entries:
                 del self._index[owner]
 
@@ -243,6 +265,7 @@ class MemoryStore(Store):
             entry = self._find(session_id)[1]
             if entry is None or entry[0] <= now:
                 del entries[handle]
+                self._indexed.pop(session_id, None)
 
     def _sweep_index(self, limit: int, now: float) -> None:
         """Prune the *limit* owners written least recently, so that the index of users who
@@ -263,13 +286,13 @@ class MemoryStore(Store):
         if not logged_in:
             segment = self._anonymous
             while len(segment) >= self.max_anonymous_sessions:
-                segment.popitem(last=False)
+                self._unindex(segment.popitem(last=False)[0])
         else:
             if segment is self._anonymous:
                 segment = self._probation  # logged in by this change
             bound = self.max_sessions - self.max_anonymous_sessions
             while len(self._users) + len(self._probation) >= bound:
-                (self._probation or self._users).popitem(last=False)
+                self._unindex((self._probation or self._users).popitem(last=False)[0])
                 self._evicted_user()
         segment[session_id] = entry
 
