@@ -61,7 +61,23 @@ class ByHand(tus.UserSessionMixin, tornado.web.RequestHandler):
         self.write({"ok": True})
 
 
+class SlowLister(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Waits for the test, then lists and ends the user's other sessions."""
+
+    gate: asyncio.Event | None = None
+    entered: asyncio.Event | None = None
+
+    async def post(self) -> None:
+        assert self.gate is not None
+        assert self.entered is not None
+        self.entered.set()
+        await self.gate.wait()
+        listed = await self.list_user_sessions()
+        self.write({"listed": len(listed), "ended": await self.end_other_user_sessions()})
+
+
 HANDLERS = (
+    (r"/slow-lister", SlowLister),
     (r"/by-hand", ByHand),
     (r"/my-sessions", MySessions),
     (r"/end-session", EndSession),
@@ -230,6 +246,20 @@ class Rules:
 
 
 class MoreRules:
+    @gen_test
+    async def test_a_request_whose_session_ended_meanwhile_cannot_act_as_the_user(
+        self: Any,
+    ) -> None:
+        attacker = await self.device()
+        victim = await self.device()
+        SlowLister.gate, SlowLister.entered = asyncio.Event(), asyncio.Event()
+        slow = asyncio.ensure_future(attacker.fetch("/slow-lister", "POST"))
+        await SlowLister.entered.wait()
+        await victim.json("/user-sessions/end-others", "POST")  # ends the attacker's
+        SlowLister.gate.set()
+        assert json.loads((await slow).body) == {"listed": 0, "ended": 0}
+        assert await self.logged_in(victim)
+
     @gen_test
     async def test_a_session_whose_user_was_taken_off_by_hand_is_not_listed(self: Any) -> None:
         laptop = await self.device()

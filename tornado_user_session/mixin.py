@@ -223,7 +223,8 @@ class UserSessionMixin(_Handler):
         if bookkeeping is not None and handle == bookkeeping.handle:
             await self.destroy_user_session()
             return True
-        return await self._user_sessions(self.session_manager.user_sessions.end(owner, handle))
+        ending = self.session_manager.user_sessions.end(owner, handle, asker=self.session.id)
+        return await self._user_sessions(ending)
 
     async def end_other_user_sessions(self) -> int:
         """End every other session of the current user ("sign out everywhere else").
@@ -236,7 +237,7 @@ class UserSessionMixin(_Handler):
             return 0
         bookkeeping = self.session.bookkeeping
         keep = None if bookkeeping is None else bookkeeping.handle
-        ending = self.session_manager.user_sessions.end_all(owner, keep=keep)
+        ending = self.session_manager.user_sessions.end_all(owner, keep=keep, asker=self.session.id)
         return await self._user_sessions(ending)
 
     def _owner(self) -> str | None:

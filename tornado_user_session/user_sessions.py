@@ -77,24 +77,32 @@ class UserSessions:
     async def of(self, owner: str, current: str | None = None) -> list[SessionInfo]:
         """Return *owner*'s live sessions, most recently used first.
 
-        :param current: the id of the session asking, marked ``current``.
+        :param current: the id of the session asking, marked ``current``; if it is not
+            live (ended while its request ran), the answer is empty.
         :raises StoreError: if the store fails.
         """
-        return [info for info, _ in await self._live(owner, current)]
+        live = await self._live(owner, current)
+        if current is not None and all(session_id != current for _, session_id in live):
+            return []
+        return [info for info, _ in live]
 
-    async def end(self, owner: str, handle: str) -> bool:
+    async def end(self, owner: str, handle: str, *, asker: str | None = None) -> bool:
         """End *owner*'s session named *handle*; return whether there was one.
 
+        :param asker: the id of the session asking: nothing ends if it is not live.
         :raises StoreError: if the store fails.
         """
-        return await self._end(owner, [handle]) == 1
+        return await self._end(owner, [handle], asker=asker) == 1
 
-    async def end_all(self, owner: str, keep: str | None = None) -> int:
+    async def end_all(
+        self, owner: str, keep: str | None = None, *, asker: str | None = None
+    ) -> int:
         """End every session of *owner* but the one named *keep*; return how many ended.
 
+        :param asker: the id of the session asking: nothing ends if it is not live.
         :raises StoreError: if the store fails.
         """
-        return await self._end(owner, None, keep=keep)
+        return await self._end(owner, None, keep=keep, asker=asker)
 
     async def cap(self, owner: str, keep: str, limit: int) -> int:
         """End *owner*'s least recently used sessions beyond *limit*, never *keep*.
@@ -122,10 +130,13 @@ class UserSessions:
         *,
         keep: str | None = None,
         live: list[tuple[SessionInfo, str]] | None = None,
+        asker: str | None = None,
     ) -> int:
         """End the sessions named *handles* (None: all but *keep*); return how many ended."""
         if live is None:
             live = await self._live(owner)
+        if asker is not None and all(session_id != asker for _, session_id in live):
+            return 0  # the asking session was ended while its request ran
         ended = []
         for info, session_id in live:
             chosen = info.handle in handles if handles is not None else info.handle != keep
