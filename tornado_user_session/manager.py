@@ -88,8 +88,9 @@ class SessionManager:
         # time of use that the list of a user's sessions shows.
         config, store = self.config, self.store
         idle = config.idle_timeout
+        now = self.now()
         if config.user_id_key is not None:
-            record = await store.load(session_id, idle_ttl=idle, seen_at=self.now())
+            record = await store.load(session_id, idle_ttl=idle, seen_at=now)
         elif idle is not None:
             record = await store.load(session_id, idle_ttl=idle)
         else:
@@ -102,9 +103,7 @@ class SessionManager:
         except (ValueError, RecursionError):  # nested too deep for the parser: not ours
             log.warning("tornado_user_session: a stored session is not valid JSON; ignoring it")
             return Session()
-        if session.has_bookkeeping and lifetimes.is_over(
-            self.config, session.bookkeeping, self.now()
-        ):
+        if session.has_bookkeeping and lifetimes.is_over(config, session.bookkeeping, now):
             return Session()  # a store whose clock runs behind ours has not dropped it yet
         return session
 

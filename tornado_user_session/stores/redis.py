@@ -228,7 +228,7 @@ class RedisStore(Store):
         async with self.client.pipeline(transaction=False) as pipe:
             if gone:
                 pipe.hdel(key, *gone)
-            pipe.hset(key, handle, f"{session_id} {self._now()}")
+            pipe.hset(key, handle, _entry(session_id, self._now()))
             pipe.pexpire(key, MAX_DURATION * 1000)
             await _redis(pipe.execute())
 
@@ -239,7 +239,7 @@ class RedisStore(Store):
         if not entries:
             return []
         handles = list(entries)
-        ids = [entries[handle].split(" ")[0] for handle in handles]
+        ids = [_entry_session(entries[handle]) for handle in handles]
         async with client.pipeline(transaction=False) as pipe:
             for session_id in ids:
                 pipe.execute_command("HGETALL", self.prefix + session_id, **{NEVER_DECODE: True})
@@ -253,7 +253,7 @@ class RedisStore(Store):
             record = _session_record(fields) if isinstance(ttl, int) and ttl > 0 else None
             if record is not None:
                 found.append(IndexedSession(handle, session_id, record, ttl / 1000))
-            elif now - float(entries[handle].split(" ")[1]) >= INDEX_GRACE:
+            elif _past_grace(entries[handle], now):
                 gone.append(handle)
         async with self.client.pipeline(transaction=False) as pipe:
             if gone:
@@ -273,13 +273,13 @@ class RedisStore(Store):
         handles = list(entries)
         async with self.client.pipeline(transaction=False) as pipe:
             for handle in handles:
-                pipe.exists(self.prefix + entries[handle].split(" ")[0])
+                pipe.exists(self.prefix + _entry_session(entries[handle]))
             exists = await _redis(pipe.execute())
         now = self._now()
         return [
             handle
             for handle, there in zip(handles, exists, strict=True)
-            if not there and now - float(entries[handle].split(" ")[1]) >= INDEX_GRACE
+            if not there and _past_grace(entries[handle], now)
         ]
 
     async def create(
@@ -336,6 +336,22 @@ async def _redis(call: Awaitable[T]) -> T:
         raise StoreDataError(f"Redis refused the operation: {exc}") from exc
     except (RedisError, OSError, asyncio.TimeoutError) as exc:
         raise StoreError(f"Redis failed: {exc}") from exc
+
+
+# A user's index maps each handle to an entry: the session id and when it was added.
+
+
+def _entry(session_id: str, added: float) -> str:
+    return f"{session_id} {added}"
+
+
+def _entry_session(entry: str) -> str:
+    return entry.split(" ")[0]
+
+
+def _past_grace(entry: str, now: float) -> bool:
+    """Whether an entry is old enough that its session, if missing, is gone for good."""
+    return now - float(entry.split(" ")[1]) >= INDEX_GRACE
 
 
 def _session_record(fields: object) -> dict[str, str] | None:
