@@ -304,7 +304,7 @@ class FreshRules:
         browser = self.browser()
         assert await browser.json("/logged-in-at") == {"at": None}
         await self.login(browser)
-        at = datetime.datetime.fromtimestamp(self.clock(), datetime.timezone.utc)
+        at = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
         await self.advance(30)
         assert await browser.json("/logged-in-at") == {"at": at.isoformat()}
 

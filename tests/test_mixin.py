@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -387,7 +387,7 @@ class TestLoginLogout(SessionTestCase):
         assert cleared["path"] == "/"
         assert cleared["httponly"] is True
         assert cleared["samesite"] == "Lax"
-        assert email.utils.parsedate_to_datetime(cleared["expires"]) < datetime.now(timezone.utc)
+        assert email.utils.parsedate_to_datetime(cleared["expires"]) < datetime.now(UTC)
         assert await self.store.load(session_id) is None
         assert (await browser.fetch("/dashboard")).code == 302
 

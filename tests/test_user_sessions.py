@@ -13,7 +13,7 @@ from tornado.testing import gen_test
 
 import tornado_user_session as tus
 from support import Browser, RedisTimedCase, TimedCase, redis_commands, run_on_two_servers
-from tornado_user_session.stores.base import INDEX_GRACE
+from tornado_user_session.stores.base import INDEX_GRACE, SEEN_EVERY
 
 NAME = "tornado-user-session"
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
@@ -384,18 +384,28 @@ class TestUntrackedOnMemory(UntrackedRules, MemoryCase):
 
 class TestOnRedis(Rules, RedisCase):
     @gen_test
-    async def test_a_read_within_the_minute_writes_nothing_and_every_key_has_a_ttl(
-        self,
-    ) -> None:
+    async def test_a_read_is_one_hgetall_and_every_key_has_a_ttl(self) -> None:
         laptop = await self.device()
-        await laptop.json("/session")  # loads the read script into Redis
         client = self.store.client
         calls = await redis_commands(client, laptop.json("/session"))
-        assert calls == {"evalsha": 1, "hgetall": 1, "info": 1}
+        assert calls == {"hgetall": 1, "info": 1}
         await self.device()
         await self.sessions(laptop)
         async for key in client.scan_iter(match=self.prefix + "*"):
             assert await client.pttl(key) > 0, key
+
+
+    @gen_test
+    async def test_a_read_a_minute_after_the_last_use_writes_it_in_one_more_command(
+        self,
+    ) -> None:
+        laptop = await self.device()
+        await self.advance(SEEN_EVERY)
+        calls = await redis_commands(self.store.client, laptop.json("/session"))
+        assert calls.pop("evalsha", 0) + calls.pop("eval", 0) == 1  # EVAL if not cached yet
+        assert calls == {"hgetall": 1, "exists": 1, "hset": 1, "info": 1}
+        calls = await redis_commands(self.store.client, laptop.json("/session"))
+        assert calls == {"hgetall": 1, "info": 1}
 
 
 class TestMoreOnRedis(MoreRules, RedisCase):

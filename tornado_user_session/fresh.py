@@ -62,7 +62,7 @@ def fresh_login_required(
                     "fresh_login_within", self.settings.get("fresh_login_within", DEFAULT_WITHIN)
                 )
             logged_in = self.authenticated_at
-            now = datetime.datetime.fromtimestamp(self.session_manager.now(), datetime.timezone.utc)
+            now = datetime.datetime.fromtimestamp(self.session_manager.now(), datetime.UTC)
             if logged_in is None or (now - logged_in).total_seconds() > window:
                 if self.request.method not in ("GET", "HEAD"):
                     raise tornado.web.HTTPError(403, "a fresh login is required")

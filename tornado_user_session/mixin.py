@@ -141,7 +141,7 @@ class UserSessionMixin(_Handler):
             or user.get("_id") != bookkeeping.authenticated_user
         ):
             return None
-        return datetime.datetime.fromtimestamp(bookkeeping.authenticated_at, datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(bookkeeping.authenticated_at, datetime.UTC)
 
     def new_user_id(self) -> str:
         """Return the ``_id`` of a new session user: 128 random bits as 32 hex digits."""

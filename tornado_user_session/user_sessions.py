@@ -24,7 +24,7 @@ from .stores.base import USER_KEY, IndexedSession, Store
 
 
 def _utc(seconds: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
 
 
 @dataclasses.dataclass(frozen=True)

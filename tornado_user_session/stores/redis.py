@@ -5,28 +5,26 @@ Needs the ``redis`` package: ``pip install tornado_user_session[redis]``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from ..bookkeeping import MAX_DURATION
-from ..errors import MissingDependencyError, StoreDataError, StoreError, UnstorableValueError
-from .base import INDEX_GRACE, SEEN_EVERY, IndexedSession, Record, Store
+from ..errors import MissingDependencyError, UnstorableValueError
+from .base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY, IndexedSession, Record, Store
 
 try:
     import redis.asyncio
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
-    from redis.client import NEVER_DECODE
-    from redis.exceptions import NoScriptError, RedisError, ResponseError
+    from redis.exceptions import ResponseError
+
+    from ._redis_link import Script, guarded, link_for
 except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
     raise MissingDependencyError(
         "RedisStore needs the redis package: pip install tornado_user_session[redis]"
     ) from exc
-
-T = TypeVar("T")
 
 log = logging.getLogger("tornado_user_session")
 
@@ -47,7 +45,7 @@ _EFFECTS = "if redis.replicate_commands then redis.replicate_commands() end\n"
 # holds the end this save gives the session (ms, Redis's clock), which a read's idle
 # extension never passes. Lua's unpack() takes at most about 8,000 values, so fields go
 # 1,000 at a time: any number of keys works.
-_SAVE = (
+_SAVE = Script(
     _EFFECTS
     + """
 if ARGV[1] == 'u' then
@@ -73,13 +71,13 @@ return 1
 """
 )
 
-# Reads a session, and does in the same round trip what the read owes the session's
-# bookkeeping. ARGV: the idle timeout in ms (0: none), the time of this use (seconds since
-# the epoch, '' for none), and how stale the last use may grow (seconds). With an idle
-# timeout, the session is extended that long from now, never past the end its last save
-# gave it (the marker field). A logged-in session's last use (its SEEN field) is written
-# when it has grown stale; a session without that field is not written.
-_LOAD_TOUCHING = (
+# Reads a session with an idle timeout, and does in the same round trip what the read owes
+# the session's bookkeeping. ARGV: the idle timeout in ms, the time of this use (seconds
+# since the epoch, '' for none), and how stale the last use may grow (seconds). The
+# session is extended that long from now, never past the end its last save gave it (the
+# marker field). A logged-in session's last use (its SEEN field) is written when it has
+# grown stale; a session without that field is not written.
+_LOAD_TOUCHING = Script(
     _EFFECTS
     + """
 local fields = redis.call('HGETALL', KEYS[1])
@@ -88,10 +86,9 @@ for i = 1, #fields, 2 do
   if fields[i] == '\\0' then ends = tonumber(fields[i + 1])
   elseif fields[i] == '\\0seen' then seen = tonumber(fields[i + 1]) end
 end
-local idle = tonumber(ARGV[1])
-if ends and idle > 0 then
+if ends then
   local time = redis.call('TIME')
-  local at = time[1] * 1000 + math.floor(time[2] / 1000) + idle
+  local at = time[1] * 1000 + math.floor(time[2] / 1000) + tonumber(ARGV[1])
   if ends < at then at = ends end
   redis.call('PEXPIREAT', KEYS[1], at)
 end
@@ -102,13 +99,30 @@ return fields
 """
 )
 
+# Writes a session's last use (ARGV[1]) when a plain read found it stale; a session deleted
+# meanwhile is not brought back.
+_SEEN = Script(
+    """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], '\\0seen', ARGV[1]) end
+"""
+)
+
 
 class RedisStore(Store):
     """Keeps each session in a Redis hash, one field per top-level key, JSON text.
 
-    A save writes only the fields that changed, in one atomic round trip, and never
-    recreates a session that was deleted meanwhile. Expiry is Redis's own (every key
-    has a TTL), so no purge runs. A session is one key, so Redis Cluster works too.
+    A read is one command (HGETALL; a script when ``idle_timeout`` is on). A save writes
+    only the fields that changed, in one atomic round trip, and never recreates a
+    session that was deleted meanwhile. Expiry is Redis's own (every key has a TTL), so
+    no purge runs. A session is one key, so it lives on one node of a Redis Cluster; a
+    user's index is another key, written in steps of its own (see the README).
+
+    Each store call, whatever its round trips, has one deadline (*timeout*): past it the
+    call fails with a :class:`~tornado_user_session.errors.StoreError` (a 503), the
+    connection it waited on is closed, and the next call connects again. Nothing is
+    retried, so no write is applied twice. For a plain ``redis.asyncio.Redis`` client
+    the store keeps the connections it has used (as many as its calls ever ran at once)
+    and sends its commands straight on them; a ``RedisCluster`` routes them itself.
 
     A key under the prefix that is not a session this store wrote (another type, a
     hash without the store's marker field, text that is not UTF-8) loads as no
@@ -117,11 +131,12 @@ class RedisStore(Store):
     pressure fails writes or drops the sessions nearest their end rather than
     arbitrary ones.
 
-    :param client: a ``redis.asyncio.Redis`` client that the application owns and
-        closes. Give it short timeouts and no retries, as :meth:`from_url` does, so
-        that a request fails fast with a 503 when Redis is unreachable.
+    :param client: a ``redis.asyncio.Redis`` or ``redis.asyncio.RedisCluster`` client
+        that the application owns and closes. Give it no retries, as :meth:`from_url`
+        does: the store's deadline bounds each call.
     :param prefix: put before each session id to make its key (default ``"tus:"``).
         A user's index of sessions is the hash ``<prefix>user:<user id>``.
+    :param timeout: seconds a store call may take, connecting included (default 1).
     :param clock: the wall-clock time of the index's entries, in seconds since the
         epoch (default :func:`time.time`); inject a fake one in tests.
     """
@@ -131,23 +146,25 @@ class RedisStore(Store):
 
     def __init__(
         self,
-        client: redis.asyncio.Redis,
+        client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
         *,
         prefix: str = "tus:",
+        timeout: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._now = clock
         self.client = client
         self.prefix = prefix
+        self.timeout = timeout
         self._owns_client = False
-        self._save = client.register_script(_SAVE)
-        self._load_touching = client.register_script(_LOAD_TOUCHING)
+        self._link = link_for(client)
 
     @classmethod
     def from_url(
         cls,
         url: str,
         *,
+        cluster: bool = False,
         prefix: str = "tus:",
         connect_timeout: float = 1.0,
         timeout: float = 1.0,
@@ -158,93 +175,95 @@ class RedisStore(Store):
 
         :param url: such as ``"redis://localhost:6379/0"`` (``rediss://`` for TLS,
             ``unix://`` for a socket).
+        :param cluster: True for a Redis Cluster, *url* naming any of its nodes (a
+            ``redis.asyncio.RedisCluster`` client, which finds the others). A store
+            built without it on a cluster node refuses every call, saying so.
         :param connect_timeout: seconds to wait for a connection (default 1).
-        :param timeout: seconds to wait for an answer (default 1). With these
+        :param timeout: seconds a store call may take in all (default 1). With these
             defaults a request fails within 2 seconds when Redis is down or hung.
-        :param client_options: passed on to ``redis.asyncio.Redis.from_url``.
+        :param client_options: passed on to the client's ``from_url``.
         """
         options: dict[str, Any] = {
             "socket_connect_timeout": connect_timeout,
-            "socket_timeout": timeout,
+            "socket_timeout": None,  # the store's deadline bounds each call
             "retry": Retry(NoBackoff(), 0),
+            "protocol": 2,  # its answers are the cheapest to parse
             "decode_responses": True,
             **client_options,
         }
-        store = cls(redis.asyncio.Redis.from_url(url, **options), prefix=prefix, clock=clock)
+        client_class = redis.asyncio.RedisCluster if cluster else redis.asyncio.Redis
+        client = client_class.from_url(url, **options)
+        store = cls(client, prefix=prefix, timeout=timeout, clock=clock)
         store._owns_client = True
         return store
 
+    @guarded
     async def load(
         self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
     ) -> dict[str, str] | None:
         key = self.prefix + session_id
         try:
-            fields = await _redis(self._read(key, idle_ttl, seen_at))
-        except StoreDataError as exc:
+            if idle_ttl is None:
+                answer = await self._link.call("HGETALL", key)
+            else:
+                seen = "" if seen_at is None else repr(float(seen_at))
+                touch = (_ms(idle_ttl), seen, SEEN_EVERY)
+                answer = await self._link.run(_LOAD_TOUCHING, [key], touch)
+        except ResponseError as exc:
             _not_a_session(key, exc)
-            return None
-        if not fields:
             return None
         try:
-            record = {_text(field): _text(value) for field, value in fields.items()}
-        except UnicodeDecodeError as exc:
+            record = _record(answer)
+        except (UnicodeDecodeError, TypeError) as exc:
             _not_a_session(key, exc)
+            return None
+        if record is None:
             return None
         if record.pop(PRESENT, None) is None:
             _not_a_session(key, "no marker field")
             return None
+        if idle_ttl is None and seen_at is not None and _stale(record.get(SEEN_KEY), seen_at):
+            await self._link.run(_SEEN, [key], [repr(float(seen_at))])
         return record
-
-    async def _read(
-        self, key: str, idle_ttl: float | None, seen_at: float | None
-    ) -> dict[bytes, bytes]:
-        """HGETALL, or the script that also does the read's bookkeeping; undecoded, so that
-        text another writer left that is not UTF-8 is caught by load()."""
-        client: Any = self.client  # execute_command is untyped
-        raw = {NEVER_DECODE: True}
-        if idle_ttl is None and seen_at is None:
-            fields: dict[bytes, bytes] = await client.execute_command(
-                "HGETALL", key, keys=[key], **raw
-            )
-            return fields
-        idle = 0 if idle_ttl is None else _ms(idle_ttl)
-        seen = "" if seen_at is None else repr(float(seen_at))
-        args = (1, key, idle, seen, SEEN_EVERY)
-        try:
-            flat = await client.execute_command("EVALSHA", self._load_touching.sha, *args, **raw)
-        except NoScriptError:
-            flat = await client.execute_command("EVAL", _LOAD_TOUCHING, *args, **raw)
-        pairs = iter(flat)
-        return dict(zip(pairs, pairs, strict=False))
 
     def _index_key(self, owner: str) -> str:
         return f"{self.prefix}user:{owner}"
 
+    async def _index(self, key: str) -> dict[str, str]:
+        """A user's index: each handle and its entry."""
+        return _record(await self._link.call("HGETALL", key)) or {}
+
+    @guarded
     async def index_add(self, owner: str, handle: str, session_id: str) -> None:
         key = self._index_key(owner)
-        client: Any = self.client  # decoded answers: text, not bytes
-        entries: dict[str, str] = await _redis(client.hgetall(key))
+        entries = await self._index(key)
         gone = await self._gone(entries)
-        async with self.client.pipeline(transaction=False) as pipe:
-            if gone:
-                pipe.hdel(key, *gone)
-            pipe.hset(key, handle, _entry(session_id, self._now()))
-            pipe.pexpire(key, MAX_DURATION * 1000)
-            await _redis(pipe.execute())
+        await self._link.calls(
+            [
+                *([("HDEL", key, *gone)] if gone else []),
+                ("HSET", key, handle, _entry(session_id, self._now())),
+                ("PEXPIRE", key, MAX_DURATION * 1000),
+            ]
+        )
 
+    @guarded
     async def index_read(self, owner: str) -> list[IndexedSession]:
         key = self._index_key(owner)
-        client: Any = self.client  # decoded answers: text, not bytes
-        entries: dict[str, str] = await _redis(client.hgetall(key))
+        entries = await self._index(key)
         if not entries:
             return []
         handles = list(entries)
         ids = [_entry_session(entries[handle]) for handle in handles]
-        async with client.pipeline(transaction=False) as pipe:
-            for session_id in ids:
-                pipe.execute_command("HGETALL", self.prefix + session_id, **{NEVER_DECODE: True})
-                pipe.pttl(self.prefix + session_id)
-            answers = await _redis(pipe.execute(raise_on_error=False))
+        answers = await self._link.calls(
+            [
+                command
+                for session_id in ids
+                for command in (
+                    ("HGETALL", self.prefix + session_id),
+                    ("PTTL", self.prefix + session_id),
+                )
+            ]
+        )
         found, gone = [], []
         now = self._now()
         for handle, session_id, fields, ttl in zip(
@@ -255,26 +274,24 @@ class RedisStore(Store):
                 found.append(IndexedSession(handle, session_id, record, ttl / 1000))
             elif _past_grace(entries[handle], now):
                 gone.append(handle)
-        async with self.client.pipeline(transaction=False) as pipe:
-            if gone:
-                pipe.hdel(key, *gone)
-            pipe.pexpire(key, MAX_DURATION * 1000)
-            await _redis(pipe.execute())
+        await self._link.calls(
+            [*([("HDEL", key, *gone)] if gone else []), ("PEXPIRE", key, MAX_DURATION * 1000)]
+        )
         return found
 
+    @guarded
     async def index_remove(self, owner: str, handles: Collection[str]) -> None:
         if handles:
-            await _redis(self.client.hdel(self._index_key(owner), *handles))
+            await self._link.call("HDEL", self._index_key(owner), *handles)
 
     async def _gone(self, entries: dict[str, str]) -> list[str]:
         """The handles of *entries* whose sessions are gone (past the grace of a new one)."""
         if not entries:
             return []
         handles = list(entries)
-        async with self.client.pipeline(transaction=False) as pipe:
-            for handle in handles:
-                pipe.exists(self.prefix + _entry_session(entries[handle]))
-            exists = await _redis(pipe.execute())
+        exists = await self._link.calls(
+            [("EXISTS", self.prefix + _entry_session(entries[handle])) for handle in handles]
+        )
         now = self._now()
         return [
             handle
@@ -298,6 +315,7 @@ class RedisStore(Store):
     ) -> bool:
         return await self._write("u", session_id, changed, removed, ttl, idle_ttl)
 
+    @guarded
     async def _write(
         self,
         mode: str,
@@ -313,29 +331,16 @@ class RedisStore(Store):
         for field, text in changed.items():
             args += (field, text)
         args += [field for field in removed if field != PRESENT]
-        return bool(await _redis(self._save(keys=[self.prefix + session_id], args=args)))
+        return bool(await self._link.run(_SAVE, [self.prefix + session_id], args))
 
+    @guarded
     async def delete(self, session_id: str) -> bool:
-        return bool(await _redis(self.client.delete(self.prefix + session_id)))
+        return bool(await self._link.call("DEL", self.prefix + session_id))
 
     async def close(self) -> None:
         """Close the client if this store made it (:meth:`from_url`)."""
         if self._owns_client:
             await self.client.aclose()
-
-
-async def _redis(call: Awaitable[T]) -> T:
-    """Await a Redis call, raising its failure as a StoreError.
-
-    An error answer (a key of another type, a script error) is a StoreDataError: Redis is
-    up, so it is not an outage.
-    """
-    try:
-        return await call
-    except ResponseError as exc:
-        raise StoreDataError(f"Redis refused the operation: {exc}") from exc
-    except (RedisError, OSError, asyncio.TimeoutError) as exc:
-        raise StoreError(f"Redis failed: {exc}") from exc
 
 
 # A user's index maps each handle to an entry: the session id and when it was added.
@@ -354,15 +359,40 @@ def _past_grace(entry: str, now: float) -> bool:
     return now - float(entry.split(" ")[1]) >= INDEX_GRACE
 
 
-def _session_record(fields: object) -> dict[str, str] | None:
+def _record(answer: object) -> dict[str, str] | None:
+    """The fields of an undecoded HGETALL answer (a flat list, or a mapping in RESP3 or
+    after a client's callback) as text, or None for an empty one.
+
+    :raises UnicodeDecodeError: for text that is not UTF-8.
+    :raises TypeError: for an answer that is not a hash's.
+    """
+    if isinstance(answer, dict):
+        pairs: Iterable[tuple[Any, Any]] = answer.items()
+    elif isinstance(answer, list):
+        fields = iter(answer)
+        pairs = zip(fields, fields, strict=False)
+    else:
+        raise TypeError(f"not a hash: {answer!r:.80}")
+    return {_text(field): _text(value) for field, value in pairs} or None
+
+
+def _session_record(answer: object) -> dict[str, str] | None:
     """The record in an undecoded HGETALL answer, or None if it is not a session's."""
-    if not isinstance(fields, dict) or not fields:
-        return None
     try:
-        record = {_text(field): _text(value) for field, value in fields.items()}
-    except UnicodeDecodeError:
+        record = _record(answer)
+    except (UnicodeDecodeError, TypeError):
+        return None
+    if record is None:
         return None
     return None if record.pop(PRESENT, None) is None else record
+
+
+def _stale(seen: str | None, now: float) -> bool:
+    """Whether a session's last use (None for a session that keeps none) is due a write."""
+    try:
+        return seen is not None and now - float(seen) >= SEEN_EVERY
+    except ValueError:
+        return False
 
 
 def _not_a_session(key: str, reason: object) -> None:
@@ -374,8 +404,12 @@ def _check_keys(record: Record) -> None:
         raise UnstorableValueError(PRESENT, record[PRESENT], "RedisStore reserves this key")
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value  # strict UTF-8
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()  # strict UTF-8
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"not text: {value!r:.80}")
 
 
 def _ms(seconds: float) -> int:

@@ -1,0 +1,202 @@
+"""How :class:`~tornado_user_session.stores.redis.RedisStore` talks to Redis.
+
+A session store sends one command per request, so what a client does around each command
+is most of its cost. redis-py's general path (``execute_command``) takes the pool's lock
+twice, runs a retry wrapper and metrics hooks, and with a socket timeout starts a timer
+for every socket operation. For a plain ``redis.asyncio.Redis`` client, :class:`Leased`
+does only what a store needs: it keeps the connections it has used (as many as its calls
+ever ran at once) and sends each command straight on one, undecoded, with no retry. The
+deadline is the store's, one per store call (:func:`guarded`). Any other client (a
+``RedisCluster``, a single-connection client) goes through its own ``execute_command``
+and pipelines (:class:`Routed`), under the same deadline.
+
+Answers are undecoded (bytes), so that text another writer left that is not UTF-8 is
+caught by the store; their shapes follow the client's protocol (a hash is a flat list in
+RESP2, a mapping in RESP3 or after redis-py's callbacks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+import redis.asyncio
+from redis.asyncio.connection import AbstractConnection
+from redis.client import NEVER_DECODE
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+
+from ..errors import StoreDataError, StoreError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: A command: its name and arguments, as redis-py packs them.
+Command = Sequence[str | bytes | int | float]
+
+
+class Script:
+    """A Lua script, run by its SHA1 and sent whole only when Redis does not know it yet."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.sha = hashlib.sha1(body.encode()).hexdigest()
+
+
+class Link:
+    """Sends commands to Redis and returns undecoded answers; raises the client's errors."""
+
+    async def call(self, *command: str | bytes | int | float) -> Any:
+        raise NotImplementedError
+
+    async def calls(self, commands: Sequence[Command]) -> list[Any]:
+        """Send *commands* in one round trip; an error answer is returned in its place."""
+        raise NotImplementedError
+
+    async def run(self, script: Script, keys: Sequence[str], args: Command) -> Any:
+        """Run *script* by its SHA1, sending it whole if Redis does not have it."""
+        try:
+            return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self.call("EVAL", script.body, len(keys), *keys, *args)
+
+
+class Leased(Link):
+    """Commands sent straight on connections taken from the client's pool and kept."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._pool = client.connection_pool
+        self._idle: list[AbstractConnection] = []
+        self._checked = False
+        self._refusal: StoreDataError | None = None
+
+    async def _connection(self) -> AbstractConnection:
+        if self._refusal is not None:
+            raise self._refusal
+        if self._idle:
+            return self._idle.pop()
+        connection: AbstractConnection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+        if not self._checked:
+            await self._check(connection)
+        return connection
+
+    async def _check(self, connection: AbstractConnection) -> None:
+        """Refuse a node of a Redis Cluster: it would answer MOVED for most keys."""
+        try:
+            await connection.send_command("INFO", "cluster")
+            info = await connection.read_response(disable_decoding=True)
+        except ResponseError:  # INFO not allowed to this user: nothing to tell
+            info = b""
+        except BaseException:
+            await self._broken(connection)
+            raise
+        if b"cluster_enabled:1" in info:
+            self._idle.append(connection)
+            where = self._pool.connection_kwargs
+            address = where.get("path") or f"{where.get('host')}:{where.get('port')}"
+            self._refusal = StoreDataError(
+                f"the Redis at {address} is a node of a Redis Cluster: "
+                "use RedisStore.from_url(url, cluster=True), or a redis.asyncio.RedisCluster client"
+            )
+            raise self._refusal
+        self._checked = True
+
+    async def call(self, *command: str | bytes | int | float) -> Any:
+        connection = await self._connection()
+        try:
+            await connection.send_command(*command)
+            answer = await connection.read_response(disable_decoding=True)
+        except ResponseError:
+            self._idle.append(connection)  # the answer was read whole: the connection is fine
+            raise
+        except BaseException:
+            await self._broken(connection)
+            raise
+        self._idle.append(connection)
+        return answer
+
+    async def calls(self, commands: Sequence[Command]) -> list[Any]:
+        connection = await self._connection()
+        answers: list[Any] = []
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            for _ in commands:
+                try:
+                    answers.append(await connection.read_response(disable_decoding=True))
+                except ResponseError as exc:
+                    answers.append(exc)
+        except BaseException:
+            await self._broken(connection)
+            raise
+        self._idle.append(connection)
+        return answers
+
+    async def _broken(self, connection: AbstractConnection) -> None:
+        """Keep a connection that failed or was cut off mid-answer, closed: it reconnects
+        when next used, so a Redis that comes back is used again at once."""
+        try:
+            await connection.disconnect(nowait=True)
+        finally:
+            self._idle.append(connection)
+
+
+class _Client(Protocol):
+    def execute_command(self, *args: Any, **options: Any) -> Awaitable[Any]: ...
+    def pipeline(self) -> Any: ...
+
+
+class Routed(Link):
+    """Commands through the client's own ``execute_command``: for a ``RedisCluster``,
+    which routes each key to its node, and for any client :class:`Leased` cannot drive."""
+
+    def __init__(self, client: _Client) -> None:
+        self._client = client
+
+    async def call(self, *command: str | bytes | int | float) -> Any:
+        return await self._client.execute_command(*command, **{NEVER_DECODE: True})
+
+    async def calls(self, commands: Sequence[Command]) -> list[Any]:
+        async with self._client.pipeline() as pipe:
+            for command in commands:
+                pipe.execute_command(*command, **{NEVER_DECODE: True})
+            answers: list[Any] = await pipe.execute(raise_on_error=False)
+            return answers
+
+
+def link_for(client: object) -> Link:
+    if isinstance(client, redis.asyncio.Redis) and client.single_connection_client is False:
+        return Leased(client)
+    return Routed(client)  # type: ignore[arg-type]
+
+
+class Guarded(Protocol):
+    timeout: float
+
+
+S = TypeVar("S", bound=Guarded)
+
+
+def guarded(
+    method: Callable[Concatenate[S, P], Awaitable[T]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """Run a store call within the store's ``timeout`` and raise its failures as StoreError.
+
+    An error answer (a key of another type, a script error) is a StoreDataError: Redis is
+    up, so it is not an outage.
+    """
+
+    async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await method(self, *args, **kwargs)
+        except ResponseError as exc:
+            raise StoreDataError(f"Redis refused the operation: {exc}") from exc
+        except TimeoutError as exc:
+            raise StoreError(f"Redis did not answer within {self.timeout:g} s") from exc
+        except (RedisError, RedisClusterException, OSError) as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+
+    functools.update_wrapper(call, method)
+    return call
