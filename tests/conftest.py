@@ -5,7 +5,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from servers import REPORTS, RedisServer
+from servers import REPORTS, RedisCluster, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,32 @@ def redis_url() -> Iterator[str]:
         server.close()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """The URL of one node of a Redis Cluster for the tests: ``REDIS_CLUSTER_URL``, or a
+    throwaway cluster of their own (three masters)."""
+    if os.environ.get("REDIS_CLUSTER_URL"):
+        yield os.environ["REDIS_CLUSTER_URL"]
+        return
+    cluster = RedisCluster()
+    cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis Cluster of the test's own, whose nodes it may stop, freeze and start again."""
+    cluster = RedisCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A Redis of the test's own, which it may stop, freeze and start again."""
@@ -34,9 +60,13 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def redis_for_case(request: pytest.FixtureRequest, redis_url: str) -> None:
-    """Give a unittest-style test case the Redis URL as ``self.redis_url``."""
-    request.instance.redis_url = redis_url
+def redis_for_case(request: pytest.FixtureRequest) -> None:
+    """Give a unittest-style test case the Redis URL as ``self.redis_url``: a Redis Cluster
+    node's when the case sets ``cluster = True``."""
+    cluster = getattr(request.instance, "cluster", False)
+    request.instance.redis_url = request.getfixturevalue(
+        "redis_cluster_url" if cluster else "redis_url"
+    )
 
 
 @pytest.fixture

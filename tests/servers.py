@@ -60,16 +60,33 @@ def wait_for_port(port: int, seconds: float = 10.0) -> None:
             time.sleep(0.02)
 
 
-class RedisServer:
-    """A redis-server of the tests' own on a free loopback port, with nothing saved to disk."""
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 above) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 < 65536:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
 
-    def __init__(self) -> None:
+
+class RedisServer:
+    """A redis-server of the tests' own on a free loopback port, with nothing saved to disk.
+
+    With *options*, more ``--name value`` arguments for it.
+    """
+
+    def __init__(self, *options: str, port: int | None = None) -> None:
         if shutil.which("redis-server") is None:
             missing(
                 "redis", "install redis-server (apt-get install -y redis-server) or set REDIS_URL"
             )
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = list(options)
         self._dir = tempfile.TemporaryDirectory(prefix="tus-redis-")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -82,6 +99,7 @@ class RedisServer:
                 "--save", "",
                 "--appendonly", "no",
                 "--dir", self._dir.name,
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -112,3 +130,51 @@ class RedisServer:
             self.resume()
         self.stop()
         self._dir.cleanup()
+
+
+#: How each node of the tests' cluster runs: a failed node is noticed after 2 s.
+CLUSTER_NODE = [
+    "--cluster-enabled", "yes",
+    "--cluster-config-file", "nodes.conf",
+    "--cluster-node-timeout", "2000",
+    "--cluster-require-full-coverage", "no",
+]  # fmt: skip
+
+
+class RedisCluster:
+    """A Redis Cluster of the tests' own: three masters on loopback ports, no replicas.
+
+    Each master keeps serving its slots while another is down
+    (``cluster-require-full-coverage no``), as the README advises.
+    """
+
+    def __init__(self, masters: int = 3) -> None:
+        if shutil.which("redis-cli") is None:
+            missing("redis_cluster", "install redis-server, which brings redis-cli")
+        self.nodes = [RedisServer(*CLUSTER_NODE, port=free_cluster_port()) for _ in range(masters)]
+        self.url = self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                "redis-cli", "--cluster", "create",
+                *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                "--cluster-replicas", "0", "--cluster-yes",
+            ],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        for node in self.nodes:
+            while b"cluster_state:ok" not in subprocess.run(
+                ["redis-cli", "-p", str(node.port), "cluster", "info"],
+                capture_output=True, check=True, timeout=10,
+            ).stdout:  # fmt: skip
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not come up")
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()

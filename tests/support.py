@@ -301,15 +301,52 @@ class TimedCase(SessionTestCase):
 
 
 @pytest.mark.usefixtures("redis_for_case")
+class RedisCase(tornado.testing.AsyncTestCase):
+    """A RedisStore of the test's own prefix on the tests' Redis (or Redis Cluster)."""
+
+    redis_url: str
+    cluster = False  # True: on the tests' Redis Cluster
+    store: tus.Store
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.prefix = f"test:{uuid.uuid4().hex}:"
+        self.clock = FakeClock()
+        self.redis_store = self.store = self.make_store()
+        self.client = self.redis_store.client
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self.store.close)
+        super().tearDown()
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(
+            self.redis_url, cluster=self.cluster, prefix=self.prefix, clock=self.clock
+        )
+
+    async def advance(self, seconds: float) -> None:
+        """Make *seconds* pass for this test's keys and the store's clock."""
+        self.clock.advance(seconds)
+        await advance_redis(self.client, self.prefix, seconds)
+
+    async def index_size(self, owner: str) -> int:
+        size: int = await self.client.hlen(f"{self.prefix}user:{owner}")
+        return size
+
+
+@pytest.mark.usefixtures("redis_for_case")
 class RedisTimedCase(TimedCase):
     """The same on Redis: the test's clock for the application and the store's index, and
     TTLs and save ends moved by :func:`advance_redis`."""
 
     redis_url: str
+    cluster = False  # True: on the tests' Redis Cluster
 
     def make_store(self) -> tus.RedisStore:
         self.prefix = f"test:{uuid.uuid4().hex}:"
-        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix, clock=self.clock)
+        return tus.RedisStore.from_url(
+            self.redis_url, cluster=self.cluster, prefix=self.prefix, clock=self.clock
+        )
 
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -335,15 +372,17 @@ async def redis_commands(client: Any, action: Awaitable[Any]) -> dict[str, int]:
 
 
 def run_on_two_servers(
-    redis_url: str, flow: Callable[[list[str]], Coroutine[Any, Any, None]]
+    redis_url: str, flow: Callable[[list[str]], Coroutine[Any, Any, None]], cluster: bool = False
 ) -> None:
-    """Serve the tests' application from two processes sharing one Redis, and run *flow* with
-    their base URLs."""
+    """Serve the tests' application from two processes sharing one Redis (or Redis Cluster),
+    and run *flow* with their base URLs."""
     script = Path(__file__).with_name("serve_app.py")
     prefix = f"test:{uuid.uuid4().hex}:"
     ports = [free_port(), free_port()]
     servers = [
-        subprocess.Popen([sys.executable, str(script), str(port), redis_url, prefix])
+        subprocess.Popen(
+            [sys.executable, str(script), str(port), redis_url, prefix, *(["cluster"] * cluster)]
+        )
         for port in ports
     ]
     try:

@@ -387,6 +387,10 @@ class TestIdleOnRedis(IdleRules, OnRedis):
         assert calls == {"evalsha": 1, "info": 1, "hgetall": 1, "time": 1, "pexpireat": 1}
 
 
+class TestIdleOnRedisCluster(IdleRules, OnRedis):
+    cluster = True
+
+
 class TestAbsoluteOnRedis(AbsoluteRules, OnRedis):
     pass
 

@@ -11,55 +11,24 @@ import pytest
 import redis.asyncio
 import tornado.httpclient
 import tornado.web
-from tornado.testing import AsyncTestCase, gen_test
+from tornado.testing import gen_test
 
 import tornado_user_session as tus
 from servers import RedisServer
 from store_contract import TTL, StoreContract
-from support import (
-    Browser,
-    FakeClock,
-    SessionTestCase,
-    advance_redis,
-    run_on_two_servers,
-    set_cookies,
-)
+from support import Browser, RedisCase, SessionTestCase, run_on_two_servers, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class RedisCase(AsyncTestCase):
-    redis_url: str
-    store: tus.Store
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.prefix = f"test:{uuid.uuid4().hex}:"
-        self.clock = FakeClock()
-        self.redis_store = self.store = self.make_store()
-        self.client = self.redis_store.client
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self.store.close)
-        super().tearDown()
-
-    def make_store(self) -> tus.RedisStore:
-        return tus.RedisStore.from_url(self.redis_url, prefix=self.prefix, clock=self.clock)
-
-    async def advance(self, seconds: float) -> None:
-        """Make *seconds* pass for this test's keys and the store's clock."""
-        self.clock.advance(seconds)
-        await advance_redis(self.client, self.prefix, seconds)
-
-    async def index_size(self, owner: str) -> int:
-        size: int = await self.client.hlen(f"{self.prefix}user:{owner}")
-        return size
-
-
 @pytest.mark.usefixtures("redis_for_case")
 class TestRedisStoreContract(RedisCase, StoreContract):
     pass
+
+
+class TestRedisClusterStoreContract(RedisCase, StoreContract):
+    cluster = True
 
 
 @pytest.mark.usefixtures("redis_for_case")
@@ -245,25 +214,33 @@ class WriteLater(tus.UserSessionMixin, tornado.web.RequestHandler):
 TestRedisOutage.handlers = ((r"/write-later", WriteLater),)
 
 
+async def two_processes_flow(urls: list[str]) -> None:
+    """One browser served by two processes in turn: a session, a lifetime, a logout."""
+    client = tornado.httpclient.AsyncHTTPClient()
+    a, b = Browser(client, urls[0]), Browser(client, urls[1])
+    await a.json("/user-session/start", "POST")
+    assert await a.json("/dashboard") == {"visits": 1}
+    b.cookies = a.cookies  # one browser, two servers
+    assert await b.json("/dashboard") == {"visits": 2}
+    # A lifetime chosen in one process holds for the saves of the other.
+    assert await a.json("/expiry", "POST", "seconds=2592000") == {"expiry": 2592000}
+    response = await b.fetch("/dashboard")
+    assert set_cookies(response)["tornado-user-session"]["max-age"] == "2592000"
+    assert await b.json("/user-session/destroy", "POST") == {"ok": True}
+    assert (await a.fetch("/dashboard")).code == 302
+    client.close()
+
+
 def test_two_server_processes_share_sessions_and_their_lifetimes_through_redis(
     redis_url: str,
 ) -> None:
-    async def flow(urls: list[str]) -> None:
-        client = tornado.httpclient.AsyncHTTPClient()
-        a, b = Browser(client, urls[0]), Browser(client, urls[1])
-        await a.json("/user-session/start", "POST")
-        assert await a.json("/dashboard") == {"visits": 1}
-        b.cookies = a.cookies  # one browser, two servers
-        assert await b.json("/dashboard") == {"visits": 2}
-        # A lifetime chosen in one process holds for the saves of the other.
-        assert await a.json("/expiry", "POST", "seconds=2592000") == {"expiry": 2592000}
-        response = await b.fetch("/dashboard")
-        assert set_cookies(response)["tornado-user-session"]["max-age"] == "2592000"
-        assert await b.json("/user-session/destroy", "POST") == {"ok": True}
-        assert (await a.fetch("/dashboard")).code == 302
-        client.close()
+    run_on_two_servers(redis_url, two_processes_flow)
 
-    run_on_two_servers(redis_url, flow)
+
+def test_two_server_processes_share_sessions_and_their_lifetimes_through_a_cluster(
+    redis_cluster_url: str,
+) -> None:
+    run_on_two_servers(redis_cluster_url, two_processes_flow, cluster=True)
 
 
 @pytest.mark.usefixtures("own_redis_for_case")
