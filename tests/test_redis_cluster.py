@@ -35,7 +35,9 @@ class TestClusterStore(RedisCase):
         holding = set()
         for number in range(30):
             key = f"{self.prefix}s{number}"
-            holding.add(client.get_node_from_key(key).name)
+            node = client.get_node_from_key(key)
+            assert node is not None
+            holding.add(node.name)
             assert await self.store.load(f"s{number}") == {"n": str(number)}
         assert holding == {node.name for node in masters}
 
