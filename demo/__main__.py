@@ -1,4 +1,4 @@
-"""Run the demo: ``python -m demo [--port 8888] [--password tornado] [--redis-url URL]``.
+"""Run the demo: ``python -m demo [--port 8888] [--password tornado] [--redis-url URL] [--uvloop]``.
 
 The demo user is ``demo``, with the password ``tornado`` unless --password says otherwise.
 Sessions end after 30 minutes unused and 7 days at most; the password page needs a login
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import tornado.log
 
@@ -25,7 +26,19 @@ from .app import (
 )
 
 
-async def main() -> None:
+def main() -> None:
+    args = parse_arguments()
+    if not args.uvloop:
+        asyncio.run(serve(args))
+        return
+    try:
+        import uvloop
+    except ImportError:
+        sys.exit("--uvloop needs uvloop: pip install tornado_user_session[uvloop]")
+    uvloop.run(serve(args))
+
+
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--port", type=int, default=8888, help="port to listen on (8888)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -39,7 +52,11 @@ async def main() -> None:
         ("--fresh-login-within", FRESH_LOGIN_WITHIN, "the password page needs a login this recent"),
     ):
         parser.add_argument(flag, type=float, default=default, help=f"{what}, seconds ({default})")
-    args = parser.parse_args()
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
+    return parser.parse_args()
+
+
+async def serve(args: argparse.Namespace) -> None:
     tornado.log.enable_pretty_logging()
     store = tus.RedisStore.from_url(args.redis_url) if args.redis_url else tus.MemoryStore()
     app = make_app(
@@ -58,8 +75,9 @@ async def main() -> None:
         f"and the password page needs a login from the last {args.fresh_login_within:g} s",
         flush=True,
     )
+    print(f"Event loop: {type(asyncio.get_running_loop()).__module__.split('.')[0]}", flush=True)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

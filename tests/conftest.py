@@ -5,7 +5,11 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from servers import REPORTS, RedisCluster, RedisServer
+from servers import REPORTS, RedisCluster, RedisServer, use_event_loop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    use_event_loop()  # TUS_EVENT_LOOP=uvloop: every test's loop is uvloop's
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import asyncio
 import sys
 
 import tornado_user_session as tus
+from servers import run
 from support import make_app
 
 
@@ -19,4 +20,4 @@ async def main(port: int, redis_url: str, prefix: str, cluster: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:] == ["cluster"]))
+    run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:] == ["cluster"]))

@@ -29,6 +29,7 @@ from tornado.escape import xhtml_escape
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 import tornado_user_session as tus
+from servers import run
 
 PASSWORD = "pw"
 
@@ -154,4 +155,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

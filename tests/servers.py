@@ -1,11 +1,16 @@
-"""Real servers for the tests: a throwaway redis-server, and the rule for missing ones.
+"""Real servers for the tests: a throwaway redis-server or Redis Cluster, the event loop they
+all run on, and the rule for missing ones.
 
 Tests that need a server the machine lacks are skipped with a message saying how
 to get it, unless ``TUS_REQUIRE_<NAME>=1`` is set (as CI does): then they fail.
+
+``TUS_EVENT_LOOP=uvloop`` runs every test, and every server process the tests start, on
+uvloop instead of asyncio's own loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,7 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import NoReturn
+from collections.abc import Coroutine
+from typing import Any, NoReturn
 
 import pytest
 
@@ -27,6 +33,26 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+#: The event loop the tests run on: "asyncio" or "uvloop".
+EVENT_LOOP = os.environ.get("TUS_EVENT_LOOP", "asyncio")
+
+
+def use_event_loop() -> None:
+    """Make new event loops of this process the ones :data:`EVENT_LOOP` names."""
+    if EVENT_LOOP == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    elif EVENT_LOOP != "asyncio":
+        raise ValueError(f"TUS_EVENT_LOOP must be asyncio or uvloop, not {EVENT_LOOP!r}")
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run a server process's *main* on the tests' event loop."""
+    use_event_loop()
+    asyncio.run(main)
 
 
 #: Where the reports of a test's phases are kept on its item, so a fixture can tell if it failed.

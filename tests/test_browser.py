@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from servers import free_port, wait_for_port
+from servers import EVENT_LOOP, free_port, wait_for_port
 
 try:
     from playwright.sync_api import Browser, Page, expect
@@ -33,6 +33,7 @@ def served_demo(*options: str) -> Iterator[str]:
     """The address of ``python -m demo`` run with *options*, stopped afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "demo", "--port", str(port), "--password", PASSWORD]
+    command += ["--uvloop"] if EVENT_LOOP == "uvloop" else []
     server = subprocess.Popen([*command, *options], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port)

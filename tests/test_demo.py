@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import tornado.web
 from tornado.testing import AsyncHTTPTestCase, gen_test
 
 from demo.app import make_app
+from servers import free_port, wait_for_port
 from support import Browser
+
+ROOT = Path(__file__).parent.parent
 
 
 class TestDemo(AsyncHTTPTestCase):
@@ -57,3 +64,17 @@ class TestDemo(AsyncHTTPTestCase):
         assert response.code == 303
         assert (await phone.fetch("/dashboard")).code == 302
         assert (await laptop.fetch("/dashboard")).code == 200
+
+
+@pytest.mark.parametrize("flags", [(), ("--uvloop",)], ids=["asyncio", "uvloop"])
+def test_the_demo_runs_on_the_loop_asked_for(flags: tuple[str, ...]) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "demo", "--port", str(port), *flags]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            wait_for_port(port)
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(3)]
+            assert lines[2] == f"Event loop: {'uvloop' if flags else 'asyncio'}\n", lines
+        finally:
+            server.terminate()
