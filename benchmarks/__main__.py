@@ -1,8 +1,9 @@
 """Run the benchmarks and print their tables: ``python -m benchmarks``.
 
 Variants are loaded round by round (A B C A B C ...), each right after bare Tornado answering
-the same requests, and each ratio is to that run, so that the drift of a shared machine's speed
-falls on both sides of it; every figure is the median over the rounds.
+the same requests on the same event loop, and each ratio is to that run, so that the drift of a
+shared machine's speed falls on both sides of it; every figure is the median over the rounds.
+Every variant runs on asyncio's own event loop and on uvloop's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import time
 
 from . import overhead, scale
+from .server import LOOPS
 
 MEMORY_TARGET = 400  # bytes per session beyond its data
 PAUSE_TARGET = 10.0  # ms of the longest IOLoop pause during a purge
@@ -34,24 +36,30 @@ def main() -> None:
     )
     parser.add_argument("--purge-fractions", default="0.01,0.5", help="expired shares (0.01,0.5)")
     parser.add_argument("--only", default="", help="only the variants whose name has this")
+    parser.add_argument(
+        "--loops", default=",".join(LOOPS), help=f"event loops to run on ({','.join(LOOPS)})"
+    )
     parser.add_argument("--no-scale", action="store_true", help="skip the store scale part")
     args = parser.parse_args()
     started = time.monotonic()
 
-    rows = overhead.run(args.rounds, args.seconds, args.connections, args.client, args.only)
-    print(
-        f"\nRequest overhead: {args.client}, {args.connections} keep-alive connections, "
-        f"median of {args.rounds} rounds of {args.seconds:g} s, server and load on separate cores,"
-        " each ratio to a bare Tornado run just before"
-    )
-    print(f"{'variant':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  target")
-    for row in rows:
-        target = row.variant.target
-        goal = f">= {target:.2f} {verdict(row.ratio >= target)}" if target else ""
-        print(
-            f"{row.variant.name:<22}{row.requests_per_second:>9.0f}{row.p50_ms:>9.2f}"
-            f"{row.p99_ms:>9.2f}{row.ratio:>8.2f}  {goal}"
+    for loop in args.loops.split(","):
+        rows = overhead.run(
+            args.rounds, args.seconds, args.connections, args.client, args.only, loop
         )
+        print(
+            f"\nRequest overhead on {loop}: {args.client}, {args.connections} keep-alive "
+            f"connections, median of {args.rounds} rounds of {args.seconds:g} s, server and load "
+            "on separate cores, each ratio to a bare Tornado run just before on the same loop"
+        )
+        print(f"{'variant':<27}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  target")
+        for row in rows:
+            target = row.variant.target
+            goal = f">= {target:.2f} {verdict(row.ratio >= target)}" if target else ""
+            print(
+                f"{row.variant.name:<27}{row.requests_per_second:>9.0f}{row.p50_ms:>9.2f}"
+                f"{row.p99_ms:>9.2f}{row.ratio:>8.2f}  {goal}"
+            )
 
     if args.no_scale:
         return

@@ -21,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .overhead import ROOT, RedisServer, log_in
-from .server import SERVERS
+from servers import RedisServer
+
+from .overhead import ROOT, log_in
+from .server import LOOPS, SERVERS
 
 VARIANTS = [
     # name, server, path, cookie, compared with
@@ -62,6 +64,7 @@ def control(pid: int, *arguments: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
     parser.add_argument("--requests", type=int, default=300, help="requests per variant (300)")
+    parser.add_argument("--loop", choices=LOOPS, default="asyncio", help="event loop (asyncio)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
@@ -72,14 +75,14 @@ def main() -> None:
         [
             "valgrind", "--tool=callgrind", "--instr-atstart=no",
             f"--callgrind-out-file={out}/callgrind.out",
-            sys.executable, "-m", "benchmarks.server", redis.url,
+            sys.executable, "-m", "benchmarks.server", redis.url, "--loop", args.loop,
         ],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
         assert server.stdout is not None
         ready = server.stdout.readline().split()
-        ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))
+        ports = dict(zip(SERVERS, map(int, ready[1:]), strict=True))  # no cluster: port 0
         cookies = {kind: log_in(ports[kind]) for kind in ("memory", "memory+idle")}
         cookies |= {kind: log_in(ports[kind]) for kind in ("redis", "redis+idle")}
         for kind in ("memory", "redis"):  # the same server, a user with 50 sessions
@@ -105,7 +108,9 @@ def main() -> None:
         server.wait(60)
         redis.close()
         shutil.rmtree(out, ignore_errors=True)
-    print(f"\nInstructions per request under callgrind ({args.requests} requests each)")
+    print(
+        f"\nInstructions per request under callgrind on {args.loop} ({args.requests} requests each)"
+    )
     print(f"{'variant':<26}{'instructions':>13}{'overhead':>10}")
     for name, _, _, _, baseline in VARIANTS:
         extra = f"{counts[name] / counts[baseline] - 1:+.1%}" if baseline else ""
