@@ -30,6 +30,13 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError, R
 
 from ..errors import StoreDataError, StoreError
 
+#: hiredis (in the [redis] extra) packs a command in C; redis-py's own packer is Python.
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover - the tests install the extra
+    _hiredis_pack = None
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -106,7 +113,9 @@ class Leased(Link):
     async def call(self, *command: str | bytes | int | float) -> Any:
         connection = await self._connection()
         try:
-            await connection.send_command(*command)
+            pack = _hiredis_pack
+            packed = pack(command) if pack is not None else connection.pack_command(*command)
+            await connection.send_packed_command(packed)
             answer = await connection.read_response(disable_decoding=True)
         except ResponseError:
             self._idle.append(connection)  # the answer was read whole: the connection is fine

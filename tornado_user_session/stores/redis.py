@@ -360,20 +360,26 @@ def _past_grace(entry: str, now: float) -> bool:
 
 
 def _record(answer: object) -> dict[str, str] | None:
-    """The fields of an undecoded HGETALL answer (a flat list, or a mapping in RESP3 or
-    after a client's callback) as text, or None for an empty one.
+    """The fields of an undecoded HGETALL answer as text, or None for an empty one.
 
     :raises UnicodeDecodeError: for text that is not UTF-8.
     :raises TypeError: for an answer that is not a hash's.
     """
-    if isinstance(answer, dict):
-        pairs: Iterable[tuple[Any, Any]] = answer.items()
-    elif isinstance(answer, list):
+    try:
+        return {field.decode(): value.decode() for field, value in _pairs(answer)} or None
+    except AttributeError:  # an answer a client decoded already: text
+        return {_text(field): _text(value) for field, value in _pairs(answer)} or None
+
+
+def _pairs(answer: object) -> Iterable[tuple[Any, Any]]:
+    """A hash's fields and values: a flat list in RESP2, a mapping in RESP3 or after a
+    client's callback."""
+    if isinstance(answer, list):
         fields = iter(answer)
-        pairs = zip(fields, fields, strict=False)
-    else:
-        raise TypeError(f"not a hash: {answer!r:.80}")
-    return {_text(field): _text(value) for field, value in pairs} or None
+        return zip(fields, fields, strict=False)
+    if isinstance(answer, dict):
+        return answer.items()
+    raise TypeError(f"not a hash: {answer!r:.80}")
 
 
 def _session_record(answer: object) -> dict[str, str] | None:
