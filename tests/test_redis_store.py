@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis.asyncio
 import tornado.httpclient
 import tornado.web
+import trustme
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
-from servers import RedisServer
+from servers import RedisServer, free_port
 from store_contract import TTL, StoreContract
 from support import Browser, RedisCase, SessionTestCase, run_on_two_servers, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
@@ -326,3 +329,94 @@ class TestForeignRecordsOverHttp(SessionTestCase):
         assert response.code == 200
         assert json.loads(response.body) == {"id": None, "session": {}}
         assert (await browser.fetch("/session", "POST", {"a": 1})).code == 200
+
+
+class TestConnections:
+    """Every way of reaching Redis that redis-py offers works through the store's own calls."""
+
+    @staticmethod
+    async def round_trip(store: tus.RedisStore) -> None:
+        try:
+            await store.create("s1", {"user": '{"id":"u"}'}, TTL)
+            assert await store.load("s1") == {"user": '{"id":"u"}'}
+            assert await store.update("s1", {"a": "1"}, (), TTL)
+            assert await store.delete("s1")
+        finally:
+            await store.close()
+
+    def test_tls_with_a_password(self, tmp_path: Path) -> None:
+        authority = trustme.CA()
+        certificate = authority.issue_cert("127.0.0.1")
+        certificate.private_key_pem.write_to_path(tmp_path / "key.pem")
+        certificate.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+        authority.cert_pem.write_to_path(tmp_path / "ca.pem")
+        port = free_port()
+        server = RedisServer(
+            "--port", "0", "--tls-port", str(port),
+            "--tls-cert-file", str(tmp_path / "cert.pem"),
+            "--tls-key-file", str(tmp_path / "key.pem"),
+            "--tls-ca-cert-file", str(tmp_path / "ca.pem"),
+            "--tls-auth-clients", "no", "--requirepass", "s3cret",
+            port=port,
+        )  # fmt: skip
+        server.start()
+        try:
+            url = f"rediss://:s3cret@127.0.0.1:{port}/0"
+            trusting = tus.RedisStore.from_url(url, ssl_ca_certs=str(tmp_path / "ca.pem"))
+            asyncio.run(self.round_trip(trusting))
+
+            async def untrusted() -> None:  # a server whose certificate is not trusted
+                store = tus.RedisStore.from_url(url)
+                try:
+                    with pytest.raises(tus.StoreError, match="certificate verify failed"):
+                        await store.load("s1")
+                finally:
+                    await store.close()
+
+            asyncio.run(untrusted())
+        finally:
+            server.close()
+
+    def test_a_unix_socket_and_a_wrong_password(self, tmp_path: Path) -> None:
+        socket_path = tmp_path / "redis.sock"
+        server = RedisServer("--unixsocket", str(socket_path), "--requirepass", "s3cret")
+        server.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not socket_path.exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            url = f"unix://{socket_path}?db=0&password=s3cret"
+            asyncio.run(self.round_trip(tus.RedisStore.from_url(url)))
+
+            async def wrong_password() -> None:
+                store = tus.RedisStore.from_url(f"redis://:wrong@127.0.0.1:{server.port}/0")
+                try:
+                    with pytest.raises(tus.StoreError, match="invalid username-password"):
+                        await store.load("s1")
+                finally:
+                    await store.close()
+
+            asyncio.run(wrong_password())
+        finally:
+            server.close()
+
+    def test_an_applications_client_without_timeouts_still_fails_within_the_deadline(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            client = redis.asyncio.Redis.from_url(redis_server.url)  # no timeouts, retries
+            store = tus.RedisStore(client, timeout=0.5)
+            await store.create("s1", {}, TTL)
+            redis_server.pause()
+            try:
+                started = time.monotonic()
+                with pytest.raises(tus.StoreError, match=r"within 0\.5 s"):
+                    await store.load("s1")
+                assert time.monotonic() - started < 1
+            finally:
+                redis_server.resume()
+            assert await store.load("s1") == {}  # the next call connects again
+            await client.aclose()
+
+        asyncio.run(flow())
