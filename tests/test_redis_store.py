@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -14,10 +15,13 @@ import redis.asyncio
 import tornado.httpclient
 import tornado.web
 import trustme
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
-from servers import RedisServer, free_port
+from servers import RedisServer, free_port, wait_for_port
 from store_contract import TTL, StoreContract
 from support import Browser, RedisCase, SessionTestCase, run_on_two_servers, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
@@ -400,6 +404,35 @@ class TestConnections:
             asyncio.run(wrong_password())
         finally:
             server.close()
+
+    def test_a_client_managed_by_redis_sentinel(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        (tmp_path / "sentinel.conf").write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+            f"sentinel monitor main 127.0.0.1 {redis_server.port} 1\n"
+        )
+        sentinel_server = subprocess.Popen(
+            ["redis-server", str(tmp_path / "sentinel.conf"), "--sentinel"],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port)
+
+            async def flow() -> None:
+                sentinels = [("127.0.0.1", port)]
+                sentinel = Sentinel(sentinels, socket_connect_timeout=1)  # type: ignore[no-untyped-call]
+                client = sentinel.master_for("main", protocol=2, retry=Retry(NoBackoff(), 0))
+                await self.round_trip(tus.RedisStore(client))
+                await client.aclose()
+                for connection in sentinel.sentinels:
+                    await connection.aclose()
+
+            asyncio.run(flow())
+        finally:
+            sentinel_server.terminate()
+            sentinel_server.wait(10)
 
     def test_an_applications_client_without_timeouts_still_fails_within_the_deadline(
         self, redis_server: RedisServer
