@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import time
+import traceback
 import uuid
 from pathlib import Path
 
@@ -451,5 +452,160 @@ class TestConnections:
                 redis_server.resume()
             assert await store.load("s1") == {}  # the next call connects again
             await client.aclose()
+
+        asyncio.run(flow())
+
+
+class TestKeptConnections:
+    """What the store does with the connections it uses, and with what Redis answers on them."""
+
+    def test_connections_closed_while_idle_are_replaced_before_a_call_is_sent(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def burst(store: tus.RedisStore) -> None:
+            await asyncio.gather(*(store.load(f"s{number}") for number in range(8)))
+
+        async def flow() -> None:
+            store = tus.RedisStore.from_url(redis_server.url)
+            await burst(store)  # eight connections kept
+            redis_server.stop()  # a restart with no call under way: each kept one is dead
+            redis_server.start()
+            await asyncio.sleep(0.2)
+            await burst(store)  # no spurious 503: Redis is up
+            await store.close()
+
+        asyncio.run(flow())
+
+    def test_an_applications_bounded_pool_is_shared_not_drained(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                redis_server.url, max_connections=2, timeout=1
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
+            store = tus.RedisStore(client)
+            await asyncio.gather(*(store.load(f"s{number}") for number in range(5)))
+            assert await client.set("the-applications-own", "1", ex=10)
+            await client.aclose()
+            await pool.disconnect()  # the application's pool: its own to close
+
+        asyncio.run(flow())
+
+    def test_stores_dropped_over_an_applications_client_keep_none_of_its_connections(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            client = redis.asyncio.Redis.from_url(redis_server.url, max_connections=20)
+            for _ in range(30):
+                assert await tus.RedisStore(client).load("s1") is None
+            await client.aclose()
+
+        asyncio.run(flow())
+
+    def test_an_error_answer_on_a_read_is_a_503_not_a_logout(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            primary = RedisServer()
+            primary.start()
+            store = tus.RedisStore.from_url(redis_server.url)
+            try:
+                await store.create("s1", {"user": "{}"}, TTL)
+                replica = redis.asyncio.Redis.from_url(redis_server.url)
+                await replica.replicaof("127.0.0.1", primary.port)  # read-only from now on
+                await replica.aclose()
+                with pytest.raises(tus.StoreDataError, match="read only replica"):
+                    await store.load("s1", idle_ttl=60)  # a read that writes
+            finally:
+                await store.close()
+                primary.close()
+
+        asyncio.run(flow())
+
+    def test_a_cluster_node_is_refused_even_without_the_right_to_ask_it(
+        self, redis_cluster_url: str
+    ) -> None:
+        async def flow() -> None:
+            admin = redis.asyncio.Redis.from_url(redis_cluster_url)
+            await admin.acl_setuser(
+                "sessions", enabled=True, passwords=["+pw"], keys=["*"],
+                commands=["+@all", "-info"],
+            )  # fmt: skip
+            await admin.aclose()
+            port = redis_cluster_url.split(":")[-1].split("/")[0]
+            store = tus.RedisStore.from_url(f"redis://sessions:pw@127.0.0.1:{port}/0")
+            try:
+                # Without INFO, the first key that lives on another node tells: from then on,
+                # every call is refused, those of this node's keys too.
+                refused, reasons = [], set()
+                for number in range(20):
+                    try:
+                        await store.load(f"s{number}")
+                    except tus.StoreDataError as exc:
+                        reasons.add("cluster=True" in str(exc))
+                        refused.append(number)
+                assert reasons == {True}
+                assert refused
+                assert refused == list(range(refused[0], 20))
+            finally:
+                await store.close()
+
+        asyncio.run(flow())
+
+    def test_the_refusal_of_a_cluster_node_holds_on_to_no_request(
+        self, redis_cluster_url: str
+    ) -> None:
+        async def flow() -> None:
+            store = tus.RedisStore.from_url(redis_cluster_url)
+            depths = []
+            for _ in range(20):
+                try:
+                    await store.load("s1")
+                except tus.StoreDataError as exc:
+                    depths.append(len(traceback.extract_tb(exc.__traceback__)))
+            await store.close()
+            assert len(depths) == 20
+            assert depths[-1] == depths[1]
+
+        asyncio.run(flow())
+
+    def test_a_single_connection_client_lists_a_users_sessions(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            client = redis.asyncio.Redis.from_url(redis_server.url, single_connection_client=True)
+            store = tus.RedisStore(client)
+            await store.index_add("u1", "h1", "s1")
+            await store.create("s1", {"user": "{}"}, TTL)
+            assert [entry.handle for entry in await store.index_read("u1")] == ["h1"]
+            await client.aclose()
+
+        asyncio.run(flow())
+
+    def test_an_index_entry_another_writer_left_is_dropped_not_a_500(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            store = tus.RedisStore.from_url(redis_server.url)
+            raw = redis.asyncio.Redis.from_url(redis_server.url)
+            for foreign in ("no-space", "s1 later", b"\xff\xfe 1.0"):
+                await raw.delete("tus:user:u1")
+                await raw.hset("tus:user:u1", mapping={"h0": foreign})
+                assert await store.index_read("u1") == []
+                await store.index_add("u1", "h1", "s1")
+            await raw.aclose()
+            await store.close()
+
+        asyncio.run(flow())
+
+    def test_a_user_id_that_is_not_valid_unicode_is_refused_as_a_503(
+        self, redis_server: RedisServer
+    ) -> None:
+        async def flow() -> None:
+            store = tus.RedisStore.from_url(redis_server.url)
+            with pytest.raises(tus.StoreDataError, match="not valid Unicode"):
+                await store.index_add("\ud800", "h1", "s1")
+            await store.close()
 
         asyncio.run(flow())

@@ -3,9 +3,9 @@
 A session store sends one command per request, so what a client does around each command
 is most of its cost. redis-py's general path (``execute_command``) takes the pool's lock
 twice, runs a retry wrapper and metrics hooks, and with a socket timeout starts a timer
-for every socket operation. For a plain ``redis.asyncio.Redis`` client, :class:`Leased`
-does only what a store needs: it keeps the connections it has used (as many as its calls
-ever ran at once) and sends each command straight on one, undecoded, with no retry. The
+for every socket operation. For a plain ``redis.asyncio.Redis`` client, :class:`Direct`
+does only what a store needs: it sends each command straight on a connection of the
+client's pool (kept by the store, when the client is its own), undecoded, with no retry. The
 deadline is the store's, one per store call (:func:`guarded`). Any other client (a
 ``RedisCluster``, a single-connection client) goes through its own ``execute_command``
 and pipelines (:class:`Routed`), under the same deadline.
@@ -26,7 +26,13 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 import redis.asyncio
 from redis.asyncio.connection import AbstractConnection
 from redis.client import NEVER_DECODE
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.exceptions import (
+    AskError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+)
 
 from ..errors import StoreDataError, StoreError
 
@@ -70,20 +76,33 @@ class Link:
             return await self.call("EVAL", script.body, len(keys), *keys, *args)
 
 
-class Leased(Link):
-    """Commands sent straight on connections taken from the client's pool and kept."""
+class Direct(Link):
+    """Commands sent straight on connections of the client's pool.
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    With *keep* (a client the store made, whose pool is its own), the connections it has
+    used are kept rather than returned after each call: as many as its calls ever ran at
+    once, all closed with the client. Without it (an application's client, whose pool and
+    its bound the application shares), each call takes a connection from the pool and gives
+    it back.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis, *, keep: bool) -> None:
         self._pool = client.connection_pool
+        self._keep = keep
         self._idle: list[AbstractConnection] = []
         self._checked = False
-        self._refusal: StoreDataError | None = None
+        self._refusal: str | None = None
 
     async def _connection(self) -> AbstractConnection:
         if self._refusal is not None:
-            raise self._refusal
-        if self._idle:
-            return self._idle.pop()
+            raise StoreDataError(self._refusal)  # a new one each time: no traceback grows
+        if self._keep and self._idle:
+            kept = self._idle.pop()
+            if _closed_by_server(kept):
+                # Redis restarted, or closed it for idling: connect again before sending,
+                # which is safe (nothing was sent), rather than fail a call Redis could take.
+                await kept.disconnect(nowait=True)
+            return kept
         connection: AbstractConnection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
         if not self._checked:
             await self._check(connection)
@@ -94,20 +113,18 @@ class Leased(Link):
         try:
             await connection.send_command("INFO", "cluster")
             info = await connection.read_response(disable_decoding=True)
-        except ResponseError:  # INFO not allowed to this user: nothing to tell
+        except ResponseError:  # INFO not allowed to this user: a MOVED answer will tell
             info = b""
         except BaseException:
             await self._broken(connection)
             raise
         if b"cluster_enabled:1" in info:
-            self._idle.append(connection)
+            await self._release(connection)
             where = self._pool.connection_kwargs
-            address = where.get("path") or f"{where.get('host')}:{where.get('port')}"
-            self._refusal = StoreDataError(
-                f"the Redis at {address} is a node of a Redis Cluster: "
-                "use RedisStore.from_url(url, cluster=True), or a redis.asyncio.RedisCluster client"
+            self._refusal = _cluster_node(
+                where.get("path") or f"{where.get('host')}:{where.get('port')}"
             )
-            raise self._refusal
+            raise StoreDataError(self._refusal)
         self._checked = True
 
     async def call(self, *command: str | bytes | int | float) -> Any:
@@ -117,13 +134,15 @@ class Leased(Link):
             packed = pack(command) if pack is not None else connection.pack_command(*command)
             await connection.send_packed_command(packed)
             answer = await connection.read_response(disable_decoding=True)
-        except ResponseError:
-            self._idle.append(connection)  # the answer was read whole: the connection is fine
+        except ResponseError as exc:
+            await self._release(connection)  # the answer was read whole: the connection is fine
+            if isinstance(exc, AskError):  # a cluster node that INFO could not reveal
+                self._refusal = _cluster_node(str(exc).split(" ")[-1])
             raise
         except BaseException:
             await self._broken(connection)
             raise
-        self._idle.append(connection)
+        await self._release(connection)
         return answer
 
     async def calls(self, commands: Sequence[Command]) -> list[Any]:
@@ -139,26 +158,45 @@ class Leased(Link):
         except BaseException:
             await self._broken(connection)
             raise
-        self._idle.append(connection)
+        await self._release(connection)
         return answers
 
+    async def _release(self, connection: AbstractConnection) -> None:
+        if self._keep:
+            self._idle.append(connection)
+        else:
+            await self._pool.release(connection)
+
     async def _broken(self, connection: AbstractConnection) -> None:
-        """Keep a connection that failed or was cut off mid-answer, closed: it reconnects
-        when next used, so a Redis that comes back is used again at once."""
+        """Give back, closed, a connection that failed or was cut off mid-answer: it
+        connects again when next used, so a Redis that comes back is used again at once."""
         try:
             await connection.disconnect(nowait=True)
         finally:
-            self._idle.append(connection)
+            await self._release(connection)
+
+
+def _closed_by_server(connection: AbstractConnection) -> bool:
+    """Whether Redis has closed this connection (it sent end of file) while it was idle."""
+    reader = getattr(connection, "_reader", None)  # redis-py's stream, None when not connected
+    return reader is not None and reader.at_eof()
+
+
+def _cluster_node(address: str) -> str:
+    return (
+        f"the Redis at {address} is a node of a Redis Cluster: "
+        "use RedisStore.from_url(url, cluster=True), or a redis.asyncio.RedisCluster client"
+    )
 
 
 class _Client(Protocol):
     def execute_command(self, *args: Any, **options: Any) -> Awaitable[Any]: ...
-    def pipeline(self) -> Any: ...
+    def pipeline(self, transaction: bool) -> Any: ...
 
 
 class Routed(Link):
     """Commands through the client's own ``execute_command``: for a ``RedisCluster``,
-    which routes each key to its node, and for any client :class:`Leased` cannot drive."""
+    which routes each key to its node, and for any client :class:`Direct` cannot drive."""
 
     def __init__(self, client: _Client) -> None:
         self._client = client
@@ -167,16 +205,18 @@ class Routed(Link):
         return await self._client.execute_command(*command, **{NEVER_DECODE: True})
 
     async def calls(self, commands: Sequence[Command]) -> list[Any]:
-        async with self._client.pipeline() as pipe:
+        async with self._client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command, **{NEVER_DECODE: True})
             answers: list[Any] = await pipe.execute(raise_on_error=False)
             return answers
 
 
-def link_for(client: object) -> Link:
+def link_for(client: object, *, owned: bool) -> Link:
+    """How to talk to *client*: straight on its connections where it is a plain client,
+    keeping them where the store made it (*owned*); through the client otherwise."""
     if isinstance(client, redis.asyncio.Redis) and client.single_connection_client is False:
-        return Leased(client)
+        return Direct(client, keep=owned)
     return Routed(client)  # type: ignore[arg-type]
 
 
@@ -201,7 +241,13 @@ def guarded(
             async with asyncio.timeout(self.timeout):
                 return await method(self, *args, **kwargs)
         except ResponseError as exc:
+            if isinstance(exc, AskError):  # MOVED or ASK: a cluster node the check missed
+                raise StoreDataError(_cluster_node(str(exc).split(" ")[-1])) from exc
             raise StoreDataError(f"Redis refused the operation: {exc}") from exc
+        except UnicodeEncodeError as exc:  # text that is not valid Unicode (a lone surrogate)
+            raise StoreDataError(
+                f"Redis cannot store text that is not valid Unicode: {exc}"
+            ) from exc
         except TimeoutError as exc:
             raise StoreError(f"Redis did not answer within {self.timeout:g} s") from exc
         except (RedisError, RedisClusterException, OSError) as exc:

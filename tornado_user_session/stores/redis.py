@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..bookkeeping import MAX_DURATION
 from ..errors import MissingDependencyError, UnstorableValueError
@@ -120,9 +120,9 @@ class RedisStore(Store):
     Each store call, whatever its round trips, has one deadline (*timeout*): past it the
     call fails with a :class:`~tornado_user_session.errors.StoreError` (a 503), the
     connection it waited on is closed, and the next call connects again. Nothing is
-    retried, so no write is applied twice. For a plain ``redis.asyncio.Redis`` client
-    the store keeps the connections it has used (as many as its calls ever ran at once)
-    and sends its commands straight on them; a ``RedisCluster`` routes them itself.
+    retried, so no write is applied twice. The store sends its commands straight on the
+    connections of a plain ``redis.asyncio.Redis`` client (keeping those it has used when
+    it made the client itself, :meth:`from_url`); a ``RedisCluster`` routes them itself.
 
     A key under the prefix that is not a session this store wrote (another type, a
     hash without the store's marker field, text that is not UTF-8) loads as no
@@ -133,7 +133,8 @@ class RedisStore(Store):
 
     :param client: a ``redis.asyncio.Redis`` or ``redis.asyncio.RedisCluster`` client
         that the application owns and closes. Give it no retries, as :meth:`from_url`
-        does: the store's deadline bounds each call.
+        does: the store's deadline bounds each call. Each call takes a connection from
+        its pool and gives it back. Like the client, the store belongs to one event loop.
     :param prefix: put before each session id to make its key (default ``"tus:"``).
         A user's index of sessions is the hash ``<prefix>user:<user id>``.
     :param timeout: seconds a store call may take, connecting included (default 1).
@@ -157,7 +158,7 @@ class RedisStore(Store):
         self.prefix = prefix
         self.timeout = timeout
         self._owns_client = False
-        self._link = link_for(client)
+        self._link = link_for(client, owned=False)
 
     @classmethod
     def from_url(
@@ -195,6 +196,7 @@ class RedisStore(Store):
         client = client_class.from_url(url, **options)
         store = cls(client, prefix=prefix, timeout=timeout, clock=clock)
         store._owns_client = True
+        store._link = link_for(client, owned=True)
         return store
 
     @guarded
@@ -210,6 +212,8 @@ class RedisStore(Store):
                 touch = (_ms(idle_ttl), seen, SEEN_EVERY)
                 answer = await self._link.run(_LOAD_TOUCHING, [key], touch)
         except ResponseError as exc:
+            if not str(exc).startswith("WRONGTYPE"):
+                raise  # Redis is busy, read-only, ...: a 503, not a logout
             _not_a_session(key, exc)
             return None
         try:
@@ -229,19 +233,27 @@ class RedisStore(Store):
     def _index_key(self, owner: str) -> str:
         return f"{self.prefix}user:{owner}"
 
-    async def _index(self, key: str) -> dict[str, str]:
-        """A user's index: each handle and its entry."""
-        return _record(await self._link.call("HGETALL", key)) or {}
+    async def _index(self, key: str) -> tuple[dict[str, Entry], list[Any]]:
+        """A user's index: each handle's entry, and the fields that are not entries this
+        store wrote (dropped with the entries of sessions that are gone)."""
+        entries: dict[str, Entry] = {}
+        foreign = []
+        for field, value in _pairs(await self._link.call("HGETALL", key)):
+            try:
+                entries[_text(field)] = Entry.parse(_text(value))
+            except (UnicodeDecodeError, TypeError, ValueError):
+                foreign.append(field)
+        return entries, foreign
 
     @guarded
     async def index_add(self, owner: str, handle: str, session_id: str) -> None:
         key = self._index_key(owner)
-        entries = await self._index(key)
-        gone = await self._gone(entries)
+        entries, foreign = await self._index(key)
+        gone = [*foreign, *await self._gone(entries)]
         await self._link.calls(
             [
                 *([("HDEL", key, *gone)] if gone else []),
-                ("HSET", key, handle, _entry(session_id, self._now())),
+                ("HSET", key, handle, Entry(session_id, self._now()).text()),
                 ("PEXPIRE", key, MAX_DURATION * 1000),
             ]
         )
@@ -249,34 +261,31 @@ class RedisStore(Store):
     @guarded
     async def index_read(self, owner: str) -> list[IndexedSession]:
         key = self._index_key(owner)
-        entries = await self._index(key)
-        if not entries:
-            return []
+        entries, gone = await self._index(key)
         handles = list(entries)
-        ids = [_entry_session(entries[handle]) for handle in handles]
         answers = await self._link.calls(
             [
                 command
-                for session_id in ids
+                for handle in handles
                 for command in (
-                    ("HGETALL", self.prefix + session_id),
-                    ("PTTL", self.prefix + session_id),
+                    ("HGETALL", self.prefix + entries[handle].session_id),
+                    ("PTTL", self.prefix + entries[handle].session_id),
                 )
             ]
         )
-        found, gone = [], []
+        found = []
         now = self._now()
-        for handle, session_id, fields, ttl in zip(
-            handles, ids, answers[::2], answers[1::2], strict=True
-        ):
+        for handle, fields, ttl in zip(handles, answers[::2], answers[1::2], strict=True):
+            entry = entries[handle]
             record = _session_record(fields) if isinstance(ttl, int) and ttl > 0 else None
             if record is not None:
-                found.append(IndexedSession(handle, session_id, record, ttl / 1000))
-            elif _past_grace(entries[handle], now):
+                found.append(IndexedSession(handle, entry.session_id, record, ttl / 1000))
+            elif entry.past_grace(now):
                 gone.append(handle)
-        await self._link.calls(
-            [*([("HDEL", key, *gone)] if gone else []), ("PEXPIRE", key, MAX_DURATION * 1000)]
-        )
+        if entries or gone:
+            await self._link.calls(
+                [*([("HDEL", key, *gone)] if gone else []), ("PEXPIRE", key, MAX_DURATION * 1000)]
+            )
         return found
 
     @guarded
@@ -284,19 +293,19 @@ class RedisStore(Store):
         if handles:
             await self._link.call("HDEL", self._index_key(owner), *handles)
 
-    async def _gone(self, entries: dict[str, str]) -> list[str]:
+    async def _gone(self, entries: dict[str, Entry]) -> list[str]:
         """The handles of *entries* whose sessions are gone (past the grace of a new one)."""
         if not entries:
             return []
         handles = list(entries)
         exists = await self._link.calls(
-            [("EXISTS", self.prefix + _entry_session(entries[handle])) for handle in handles]
+            [("EXISTS", self.prefix + entries[handle].session_id) for handle in handles]
         )
         now = self._now()
         return [
             handle
             for handle, there in zip(handles, exists, strict=True)
-            if not there and _past_grace(entries[handle], now)
+            if not there and entries[handle].past_grace(now)
         ]
 
     async def create(
@@ -343,20 +352,24 @@ class RedisStore(Store):
             await self.client.aclose()
 
 
-# A user's index maps each handle to an entry: the session id and when it was added.
+class Entry(NamedTuple):
+    """What a user's index keeps for a handle: the session id and when it was added."""
 
+    session_id: str
+    added: float
 
-def _entry(session_id: str, added: float) -> str:
-    return f"{session_id} {added}"
+    @classmethod
+    def parse(cls, text: str) -> Entry:
+        """:raises ValueError: for text this store did not write."""
+        session_id, added = text.split(" ")
+        return cls(session_id, float(added))
 
+    def text(self) -> str:
+        return f"{self.session_id} {self.added}"
 
-def _entry_session(entry: str) -> str:
-    return entry.split(" ")[0]
-
-
-def _past_grace(entry: str, now: float) -> bool:
-    """Whether an entry is old enough that its session, if missing, is gone for good."""
-    return now - float(entry.split(" ")[1]) >= INDEX_GRACE
+    def past_grace(self, now: float) -> bool:
+        """Whether the entry is old enough that its session, if missing, is gone for good."""
+        return now - self.added >= INDEX_GRACE
 
 
 def _record(answer: object) -> dict[str, str] | None:
