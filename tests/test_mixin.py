@@ -836,3 +836,115 @@ class TestLoginFlood(SessionTestCase):
                 )
                 assert {response.code for response in responses} == {200}
         assert (await user.fetch("/dashboard")).code == 200
+
+
+class Member:
+    """An application's own user record, as load_user() returns it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+#: The application's users, by the name the session user carries; False: disabled.
+MEMBERS: dict[str, bool] = {}
+
+
+class MemberPage(tus.UserSessionMixin, tornado.web.RequestHandler):
+    loads = 0
+
+    async def load_user(self, session_user: dict[str, Any]) -> Member | None:
+        MemberPage.loads += 1
+        await asyncio.sleep(0)  # as a database query would
+        name = session_user.get("name", "")
+        return Member(name) if MEMBERS.get(name) else None
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        user = self.current_user
+        assert isinstance(user, Member)
+        fresh = self.authenticated_at is not None
+        self.write(
+            {"member": user.name, "visits": self.session["user"].get("visits", 0), "fresh": fresh}
+        )
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        self.session["user"]["visits"] = self.session["user"].get("visits", 0) + 1  # saved
+        self.write({"ok": True})
+
+
+class PlainMemberPage(MemberPage):
+    def load_user(self, session_user: dict[str, Any]) -> Member | None:  # type: ignore[override]
+        PlainMemberPage.loads += 1
+        return Member(session_user["name"]) if MEMBERS.get(session_user["name"]) else None
+
+
+class MemberLogin(MemberPage):
+    async def post(self) -> None:
+        await self.start_user_session(name="ada")
+        user = self.current_user
+        self.write({"current_user": f"{type(user).__name__} {user.name}"})
+
+
+class TestLoadUser(SessionTestCase):
+    handlers = (
+        (r"/member", MemberPage),
+        (r"/plain-member", PlainMemberPage),
+        (r"/member-login", MemberLogin),
+    )
+
+    def setUp(self) -> None:
+        super().setUp()
+        MEMBERS.clear()
+        MEMBERS["ada"] = True
+        MemberPage.loads = PlainMemberPage.loads = 0
+
+    async def log_in(self, browser: Any) -> None:
+        """Log Ada in, through a handler that does not override load_user()."""
+        await browser.json("/user-sessions/login", "POST", '{"name": "ada"}')
+
+    @gen_test
+    async def test_a_login_in_a_handler_with_load_user_sees_the_application_user(self) -> None:
+        browser = self.browser()
+        assert await browser.json("/member-login", "POST") == {"current_user": "Member ada"}
+        assert MemberPage.loads == 1
+
+    @gen_test
+    async def test_current_user_is_what_load_user_returns_and_the_session_user_stays(self) -> None:
+        browser = self.browser()
+        await self.log_in(browser)
+        assert await browser.json("/member") == {"member": "ada", "visits": 0, "fresh": True}
+        assert await browser.json("/member", "POST") == {"ok": True}
+        assert await browser.json("/member") == {"member": "ada", "visits": 1, "fresh": True}
+        assert MemberPage.loads == 3  # once per request
+
+    @gen_test
+    async def test_a_plain_load_user_works_too(self) -> None:
+        browser = self.browser()
+        await self.log_in(browser)
+        assert (await browser.json("/plain-member"))["member"] == "ada"
+        assert PlainMemberPage.loads == 1
+
+    @gen_test
+    async def test_a_user_load_user_no_longer_finds_is_logged_out(self) -> None:
+        browser = self.browser()
+        await self.log_in(browser)
+        session_id = self.session_id(browser)
+        assert session_id is not None
+        MEMBERS["ada"] = False  # disabled
+        response = await browser.fetch("/member")
+        assert response.code == 302
+        assert response.headers["Location"].startswith("/login")
+        assert NAME not in browser.cookies  # the cookie is cleared
+        assert await self.store.load(session_id) is None  # and the session ended
+        MEMBERS["ada"] = True
+        assert (await browser.fetch("/member")).code == 302  # for good
+        assert MemberPage.loads == 1
+
+    @gen_test
+    async def test_load_user_is_not_called_without_a_session_user(self) -> None:
+        browser = self.browser()
+        assert (await browser.fetch("/member")).code == 302
+        await browser.fetch("/session", "POST", {"cart": 1})  # an anonymous session
+        assert (await browser.fetch("/member")).code == 302
+        assert MemberPage.loads == 0

@@ -9,7 +9,8 @@ from typing import Any
 import tornado.web
 from tornado.testing import AsyncHTTPTestCase, gen_test
 
-from support import Browser, set_cookies
+import tornado_user_session as tus
+from support import SECRET, Browser, set_cookies
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -89,3 +90,40 @@ class TestLifetimesExample(AsyncHTTPTestCase):
         other = Browser(self.http_client, self.get_url(""))
         session = await other.fetch("/user-session/start", "POST", "name=bo&password=change+me")
         assert set_cookies(session)["tornado-user-session"]["max-age"] == ""
+
+
+def user_record_app() -> tornado.web.Application:
+    """Run the "The user record" section's example, with the routes around it."""
+    code = re.search(r"## The user record.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    login = type("Login", (tus.StartHandler,), {"authenticate": lambda self: {"login": "ada"}})
+    app = tornado.web.Application(
+        [(r"/profile", namespace["Profile"]), *tus.routes(start=login)], login_url="/login"
+    )
+    tus.init(app, secret=SECRET)
+    app.settings["accounts"] = namespace["ACCOUNTS"]
+    return app
+
+
+class TestUserRecord(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        return user_record_app()
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+    @gen_test
+    async def test_the_user_record_example_loads_the_account_and_logs_out_a_disabled_one(
+        self,
+    ) -> None:
+        browser = Browser(self.http_client, self.get_url(""))
+        await browser.json("/user-session/start", "POST")
+        assert await browser.json("/profile") == {"name": "Ada Lovelace", "views": 1}
+        assert await browser.json("/profile") == {"name": "Ada Lovelace", "views": 2}
+        self._app.settings["accounts"]["ada"]["active"] = False
+        assert (await browser.fetch("/profile")).code == 302
+        self._app.settings["accounts"]["ada"]["active"] = True
+        assert (await browser.fetch("/profile")).code == 302  # the session ended

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import inspect
 import secrets
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,8 +44,9 @@ class UserSessionMixin(_Handler):
                 self.write({"user": self.current_user})
 
     ``prepare()`` loads the session: a handler that overrides it must call
-    ``await super().prepare()`` first. ``current_user`` is ``session["user"]``,
-    so ``@tornado.web.authenticated`` and ``login_url`` work as usual.
+    ``await super().prepare()`` first. ``current_user`` is ``session["user"]``, or
+    what :meth:`load_user` makes of it, so ``@tornado.web.authenticated`` and
+    ``login_url`` work as usual.
 
     Changes to the session are saved when the response finishes, before it is
     sent, so the client's next request sees them. A response with a 5xx status
@@ -121,6 +123,32 @@ class UserSessionMixin(_Handler):
         except StoreError as exc:
             self._user_session = Session()
             raise self._store_unavailable(exc) from exc
+        session_user = self._user_session.get(USER_KEY)
+        if session_user is not None and type(self).load_user is not UserSessionMixin.load_user:
+            user = await self._load_user(session_user)
+            if user is None:  # gone or disabled: this request is anonymous, the session ends
+                await self.destroy_user_session()
+            self.current_user = user
+
+    def load_user(self, session_user: dict[str, Any]) -> Any:
+        """Return the application's user for the session user, or None if there is none.
+
+        Override it (as a plain method or a coroutine) to load the full user record
+        once per request, in :meth:`prepare`, for a request whose session has a user:
+        what it returns becomes ``current_user``, which templates and
+        ``@tornado.web.authenticated`` see. None means the user no longer exists or is
+        disabled: the session ends (as :meth:`destroy_user_session`) and the request
+        is anonymous. It is called at login too, for the new user.
+
+        The session user stays ``self.session["user"]``: change that dict, not the
+        object this returns, for a change to be saved. The default returns the
+        session user itself, without being called.
+        """
+        return session_user
+
+    async def _load_user(self, session_user: dict[str, Any]) -> Any:
+        user = self.load_user(session_user)
+        return await user if inspect.isawaitable(user) else user
 
     def get_current_user(self) -> Any:
         """Return ``session["user"]``, or None when nobody is logged in."""
@@ -133,7 +161,7 @@ class UserSessionMixin(_Handler):
         None too for a user put on the session other than by :meth:`start_user_session`.
         """
         bookkeeping = self.session.bookkeeping
-        user = self.current_user
+        user = self.session.get(USER_KEY)
         if (
             bookkeeping is None
             or bookkeeping.authenticated_at is None
@@ -175,7 +203,8 @@ class UserSessionMixin(_Handler):
             session, user, ip=request.remote_ip, user_agent=request.headers.get("User-Agent")
         )
         session[USER_KEY] = user
-        self.current_user = user
+        overridden = type(self).load_user is not UserSessionMixin.load_user
+        self.current_user = await self._load_user(user) if overridden else user
         protection.rotate_xsrf_token(self)
         return user
 
