@@ -10,9 +10,9 @@ import pytest
 from tornado.testing import AsyncTestCase
 
 import tornado_user_session as tus
-from store_contract import TTL, StoreContract
 from support import FakeClock
 from tornado_user_session.stores.base import INDEX_GRACE
+from tornado_user_session.testing import TTL, StoreContract
 
 
 class TestMemoryStoreContract(StoreContract, AsyncTestCase):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import unittest
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,19 @@ from support import SECRET, Browser, set_cookies
 README = Path(__file__).parent.parent / "README.md"
 
 
-def quick_start_app() -> tornado.web.Application:
-    """Run the quick start's code up to the point where it would serve forever."""
+def quick_start() -> dict[str, Any]:
+    """Run the quick start's code up to the point where it would serve forever; return what
+    it defined."""
     code = re.search(r"## Quick start\s+```python\n(.*?)```", README.read_text(), re.S)
     assert code is not None
     setup = code.group(1).split("async def main")[0]
     namespace: dict[str, Any] = {}
     exec(compile(setup, str(README), "exec"), namespace)
-    app: tornado.web.Application = namespace["app"]
+    return namespace
+
+
+def quick_start_app() -> tornado.web.Application:
+    app: tornado.web.Application = quick_start()["app"]
     return app
 
 
@@ -127,3 +134,17 @@ class TestUserRecord(AsyncHTTPTestCase):
         assert (await browser.fetch("/profile")).code == 302
         self._app.settings["accounts"]["ada"]["active"] = True
         assert (await browser.fetch("/profile")).code == 302  # the session ended
+
+
+def test_the_testing_example_passes_as_written() -> None:
+    namespace = quick_start()
+    code = re.search(r"## Testing your handlers.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(namespace["DashboardTest"])
+    result = unittest.TestResult()
+    suite.run(result)
+    assert result.testsRun == 2
+    assert result.wasSuccessful(), result.failures + result.errors
+    manager: tus.SessionManager = namespace["app"].settings["user_session"]
+    asyncio.run(manager.close())

@@ -15,8 +15,8 @@ from tornado.testing import gen_test
 
 import tornado_user_session as tus
 from servers import RedisCluster, RedisServer
-from store_contract import TTL
 from support import Browser, RedisCase, SessionTestCase
+from tornado_user_session.testing import TTL
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -23,9 +23,9 @@ from tornado.testing import gen_test
 
 import tornado_user_session as tus
 from servers import RedisServer, free_port, wait_for_port
-from store_contract import TTL, StoreContract
 from support import Browser, RedisCase, SessionTestCase, run_on_two_servers, set_cookies
 from tornado_user_session.bookkeeping import META_KEY
+from tornado_user_session.testing import TTL, StoreContract
 
 pytestmark = pytest.mark.timeout(60)
 

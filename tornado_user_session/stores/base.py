@@ -94,9 +94,10 @@ class Store(abc.ABC):
 
         With *seen_at* (only passed to a store that sets :attr:`supports_user_index`),
         a record that has a :data:`SEEN_KEY` older than :data:`SEEN_EVERY` seconds
-        before *seen_at* gets *seen_at* there, in the same operation, without any
-        change to its lifetime; the record returned may hold the older value. A
-        record without that key is not written.
+        before *seen_at* gets *seen_at* there, without any change to its lifetime: in
+        the same operation, or in one more that runs only then (at most once a
+        :data:`SEEN_EVERY`). The record returned may hold the older value. A record
+        without that key is not written.
         """
 
     @abc.abstractmethod

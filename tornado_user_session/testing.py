@@ -1,21 +1,118 @@
-"""The contract every store passes: mixed into one test case per store.
+"""Helpers for testing an application that uses tornado_user_session, and a store.
 
-A test case that uses it provides ``make_store()`` and ``advance(seconds)``,
-which makes that much time pass for the store.
+- :func:`login_cookie` logs a test client in without going through a form: it stores a new
+  session whose user has the given fields and returns the ``Cookie`` header that carries it.
+- :func:`session_of` reads back the session a response set (or a ``Cookie`` header names).
+- :class:`StoreContract` is the suite every store passes: mix it into a test case of a store
+  of your own.
+
+They work in ``tornado.testing`` test cases (``AsyncHTTPTestCase`` with ``@gen_test``, or
+``self.io_loop.run_sync(...)``) and under pytest alike::
+
+    cookie = await login_cookie(self._app, name="ada")
+    response = await self.http_client.fetch(self.get_url("/dashboard"),
+                                            headers={"Cookie": cookie})
+    assert (await session_of(self._app, response))["user"]["name"] == "ada"
 """
 
 from __future__ import annotations
 
+import http.cookies
+import secrets
+import unittest
+from typing import Any
+
+import tornado.httpclient
+import tornado.web
 from tornado.testing import gen_test
 
-from tornado_user_session import Store
-from tornado_user_session.stores.base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY
+from .manager import SETTINGS_KEY, SessionManager
+from .session import Session
+from .stores.base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY, USER_KEY, Store
 
+#: The lifetime the contract's records are stored with, in seconds.
 TTL = 100.0
 
 
+async def login_cookie(app: tornado.web.Application, **fields: Any) -> str:
+    """Store a new logged-in session for a session user of these *fields* and return the
+    ``Cookie`` header value that carries it (``"<name>=<signed id>"``).
+
+    The session is what :meth:`~tornado_user_session.UserSessionMixin.start_user_session`
+    makes: ``session["user"] == {"_id": <random id>, **fields}``, fresh, listed among its
+    user's sessions. Join it to other cookies with ``"; "``.
+
+    :raises tornado_user_session.StoreError: if the application's store fails.
+    """
+    manager = _manager(app)
+    session = Session()
+    user = {"_id": secrets.token_hex(16), **fields}
+    manager.logged_in(session, user, user_agent="tornado_user_session.testing")
+    session[USER_KEY] = user
+    pending = manager.pending_save(session)
+    assert pending is not None, "a session with a user always needs saving"
+    await manager.save(session, pending)
+    assert session.id is not None
+    return f"{manager.config.name}={manager.signer.sign(session.id)}"
+
+
+async def session_of(
+    app: tornado.web.Application, source: tornado.httpclient.HTTPResponse | str
+) -> dict[str, Any] | None:
+    """Return the session (its keys and values) that *source* names, or None if there is none.
+
+    :param source: a response, whose ``Set-Cookie`` headers give the session cookie (None
+        if the response cleared it or set none), or a ``Cookie`` header value.
+    """
+    manager = _manager(app)
+    name = manager.config.name
+    if isinstance(source, str):
+        cookies = http.cookies.SimpleCookie(source)
+    else:
+        cookies = http.cookies.SimpleCookie()
+        for header in source.headers.get_list("Set-Cookie"):
+            cookies.load(header)
+    morsel = cookies.get(name)
+    if morsel is None or not morsel.value:
+        return None
+    session = await manager.load(morsel.value)
+    return dict(session) if session.id is not None else None
+
+
+def _manager(app: tornado.web.Application) -> SessionManager:
+    manager = app.settings.get(SETTINGS_KEY)
+    if not isinstance(manager, SessionManager):
+        raise TypeError("this application has no user sessions: call tus.init(app) first")
+    return manager
+
+
 class StoreContract:
+    """The contract every store passes, as tests: mix it into a ``tornado.testing.AsyncTestCase``
+    that provides ``make_store()`` (a store of its own, called in ``setUp``) and
+    ``advance(seconds)`` (make that much time pass for the store)::
+
+        class TestMyStore(StoreContract, tornado.testing.AsyncTestCase):
+            def setUp(self):
+                super().setUp()
+                self.clock = FakeClock()
+                self.store = self.make_store()
+
+            def make_store(self):
+                return MyStore(clock=self.clock)
+
+            async def advance(self, seconds):
+                self.clock.now += seconds
+
+    The index tests run for a store that sets ``supports_user_index``, the idle tests for
+    one that sets ``supports_idle_timeout``.
+    """
+
     store: Store
+
+    def needs(self, feature: str) -> None:
+        """Skip a test of an optional part of the contract this store does not offer."""
+        if not getattr(self.store, feature):
+            raise unittest.SkipTest(f"{type(self.store).__name__} does not set {feature}")
 
     def make_store(self) -> Store:
         raise NotImplementedError
@@ -128,7 +225,7 @@ class StoreContract:
 
     @gen_test
     async def test_a_read_with_idle_ttl_extends_the_record(self) -> None:
-        assert self.store.supports_idle_timeout
+        self.needs("supports_idle_timeout")
         await self.store.create("s1", {"a": "1"}, TTL, idle_ttl=10)
         await self.advance(9)
         assert await self.store.load("s1", idle_ttl=10) == {"a": "1"}
@@ -139,6 +236,7 @@ class StoreContract:
 
     @gen_test
     async def test_a_read_without_idle_ttl_does_not_extend_an_idle_record(self) -> None:
+        self.needs("supports_idle_timeout")
         await self.store.create("s1", {"a": "1"}, TTL, idle_ttl=10)
         await self.advance(9)
         assert await self.store.load("s1") == {"a": "1"}
@@ -147,6 +245,7 @@ class StoreContract:
 
     @gen_test
     async def test_an_idle_extension_never_passes_the_end_of_the_last_save(self) -> None:
+        self.needs("supports_idle_timeout")
         await self.store.create("s1", {"a": "1"}, 20, idle_ttl=10)
         for _ in range(2):
             await self.advance(8)
@@ -156,6 +255,7 @@ class StoreContract:
 
     @gen_test
     async def test_an_update_with_idle_ttl_restarts_both_clocks(self) -> None:
+        self.needs("supports_idle_timeout")
         await self.store.create("s1", {"a": "1"}, 20, idle_ttl=10)
         await self.advance(8)
         assert await self.store.update("s1", {"a": "2"}, (), 20, idle_ttl=10)
@@ -168,7 +268,7 @@ class StoreContract:
 
     @gen_test
     async def test_an_index_lists_a_users_live_sessions_with_their_records(self) -> None:
-        assert self.store.supports_user_index
+        self.needs("supports_user_index")
         await self.store.index_add("u1", "h1", "s1")
         await self.store.create("s1", {"a": "1"}, TTL)
         await self.store.index_add("u1", "h2", "s2")
@@ -182,6 +282,7 @@ class StoreContract:
 
     @gen_test
     async def test_an_index_drops_what_ended_but_keeps_what_is_being_stored(self) -> None:
+        self.needs("supports_user_index")
         await self.store.index_add("u1", "deleted", "s1")
         await self.store.create("s1", {}, TTL)
         await self.store.index_add("u1", "expiring", "s2")
@@ -198,6 +299,7 @@ class StoreContract:
 
     @gen_test
     async def test_index_remove_forgets_entries(self) -> None:
+        self.needs("supports_user_index")
         await self.store.index_add("u1", "h1", "s1")
         await self.store.create("s1", {}, TTL)
         await self.store.index_remove("u1", ["h1", "unknown"])
@@ -205,6 +307,7 @@ class StoreContract:
 
     @gen_test
     async def test_a_read_writes_a_stale_last_use_and_only_that(self) -> None:
+        self.needs("supports_user_index")
         await self.store.create("s1", {SEEN_KEY: "1000.0", "a": "1"}, 100)
         await self.store.create("anonymous", {"a": "1"}, 100)
         loaded = await self.store.load("s1", seen_at=1000.0 + SEEN_EVERY - 1)
@@ -225,6 +328,7 @@ class StoreContract:
 
     @gen_test
     async def test_an_index_never_lists_an_expired_session(self) -> None:
+        self.needs("supports_user_index")
         await self.store.index_add("u1", "short", "s1")
         await self.store.create("s1", {}, 5)
         await self.advance(6)  # expired, within the index's grace, not purged

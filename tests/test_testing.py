@@ -1,0 +1,129 @@
+"""tornado_user_session.testing: logging a test client in, reading a session back, and the store
+contract run by a store of someone else's."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+
+import pytest
+import tornado.web
+from tornado.testing import AsyncTestCase, gen_test
+
+import tornado_user_session as tus
+from support import FakeClock, SessionTestCase
+from tornado_user_session.stores.base import Record
+from tornado_user_session.testing import StoreContract, login_cookie, session_of
+
+
+class DictStore(tus.Store):
+    """A store as an application might write one: a dict, and nothing optional."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.now = clock
+        self.records: dict[str, tuple[float, dict[str, str]]] = {}
+
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
+    ) -> dict[str, str] | None:
+        ends, record = self.records.get(session_id, (0.0, {}))
+        return dict(record) if ends > self.now() else None
+
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
+        self.records[session_id] = (self.now() + ttl, dict(record))
+
+    async def update(
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
+    ) -> bool:
+        record = await self.load(session_id)
+        if record is None:
+            return False
+        record.update(changed)
+        for key in removed:
+            record.pop(key, None)
+        self.records[session_id] = (self.now() + ttl, record)
+        return True
+
+    async def delete(self, session_id: str) -> bool:
+        return self.records.pop(session_id, None) is not None
+
+
+class TestAStoreOfOnesOwnRunsTheContract(StoreContract, AsyncTestCase):
+    """The contract needs one import; the parts a store does not offer are skipped."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.clock = FakeClock()
+        self.store = self.make_store()
+
+    def make_store(self) -> DictStore:
+        return DictStore(clock=self.clock)
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+def test_the_optional_parts_of_the_contract_are_skipped_for_a_store_without_them() -> None:
+    case = TestAStoreOfOnesOwnRunsTheContract("test_index_remove_forgets_entries")
+    result = case.defaultTestResult()
+    case.run(result)
+    assert [reason for _, reason in result.skipped] == [
+        "DictStore does not set supports_user_index"
+    ]
+
+
+class TestLoggingATestClientIn(SessionTestCase):
+    options = {"user_id_key": "name"}  # noqa: RUF012
+
+    @gen_test
+    async def test_a_login_cookie_is_a_logged_in_session_of_those_fields(self) -> None:
+        cookie = await login_cookie(self._app, name="ada", role="admin")
+        assert cookie.startswith("tornado-user-session=")
+        response = await self.http_client.fetch(
+            self.get_url("/dashboard"), headers={"Cookie": cookie}
+        )
+        assert response.code == 200
+        session = await session_of(self._app, cookie)
+        assert session is not None
+        assert session["user"]["name"] == "ada"
+        assert session["user"]["role"] == "admin"
+        assert len(session["user"]["_id"]) == 32
+        assert session["user"]["visits"] == 1  # the dashboard's change, saved
+        listed = await self.manager.list_user_sessions("ada")
+        assert len(listed) == 1  # as a real login is
+
+    @gen_test
+    async def test_session_of_reads_what_a_response_set_and_none_once_it_is_cleared(
+        self,
+    ) -> None:
+        cookie = await login_cookie(self._app, name="ada")
+        headers = {"Cookie": cookie}
+        change = await self.http_client.fetch(
+            self.get_url("/session"), method="POST", body='{"cart": 3}', headers=headers
+        )
+        changed = await session_of(self._app, change)
+        assert changed is not None
+        assert changed["cart"] == 3
+        destroy = await self.http_client.fetch(
+            self.get_url("/user-session/destroy"), method="POST", body="", headers=headers
+        )
+        assert await session_of(self._app, destroy) is None  # cleared
+        assert await session_of(self._app, cookie) is None  # and gone from the store
+        guest = await self.http_client.fetch(
+            self.get_url("/user-session/start"), method="POST", body=""
+        )
+        started = await session_of(self._app, guest)
+        assert started is not None
+        assert set(started["user"]) == {"_id"}
+
+    def test_an_application_without_sessions_is_told_to_call_init(self) -> None:
+        with pytest.raises(TypeError, match=r"tus.init\(app\)"):
+            self.io_loop.run_sync(lambda: login_cookie(tornado.web.Application(), name="ada"))
