@@ -86,13 +86,19 @@ class Profile(Page):
     @tornado.web.authenticated
     def get(self) -> None:
         self.no_store()
-        self.render("profile.html", user=self.current_user, saved=self.get_argument("saved", None))
+        self.render("profile.html", user=self.current_user)
 
     @tornado.web.authenticated
     def post(self) -> None:
         name = self.get_body_argument("display_name", "").strip()[:80]
         self.current_user["display_name"] = name
-        self.redirect("/my-profile?saved=1", status=303)
+        self.flash("Profile saved.")
+        self.redirect("/my-profile", status=303)
+
+
+class Logout(tus.DestroyHandler):
+    def destroyed(self) -> None:
+        self.flash("Signed out.")  # shown by the page the logout redirects to
 
 
 class PasswordPage(Page):
@@ -185,7 +191,7 @@ def make_app(
             (r"/my-profile", Profile),
             (r"/my-profile/password", PasswordPage),
             (r"/sessions", SessionsPage),
-            *tus.routes(start=Login),
+            *tus.routes(start=Login, destroy=Logout),
         ],
         login_url="/",
         fresh_login_url="/confirm",

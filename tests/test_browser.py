@@ -76,9 +76,10 @@ def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -
     page.get_by_role("link", name="My profile").click()
     page.get_by_label("Display name").fill("Ada Lovelace")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.get_by_role("status")).to_have_text("Profile saved.")  # a flash message
     page.reload()
     expect(page.get_by_label("Display name")).to_have_value("Ada Lovelace")
+    expect(page.get_by_role("status")).to_have_count(0)  # shown once
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading")).to_have_text("Hello, Ada Lovelace")
     assert visits(page) == 3
@@ -91,6 +92,9 @@ def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -
     page.get_by_role("button", name="Logout").click()
     expect(page).to_have_url(demo + "/")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Signed out.")  # survived the logout
+    page.reload()
+    expect(page.get_by_role("status")).to_have_count(0)
 
     page.go_back()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()

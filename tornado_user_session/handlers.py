@@ -130,7 +130,13 @@ class DestroyHandler(_UserSessionHandler):
 
     async def post(self) -> None:
         await self.destroy_user_session()
+        self.destroyed()
         self.answer({"ok": True})
+
+    def destroyed(self) -> None:
+        """Called once the session is destroyed, before the answer: override it to flash a
+        message for the page a logout redirects to (``self.flash("Signed out")``). The
+        default does nothing."""
 
 
 def routes(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import tornado.web
 from tornado import httputil
 
+from . import flash as flashing
 from . import protection
 from ._driving import resume, retrieve_exception
 from .errors import StoreError
@@ -222,6 +223,23 @@ class UserSessionMixin(_Handler):
         self._send_cookie(None)
         self.current_user = None
         protection.rotate_xsrf_token(self)
+
+    def flash(self, message: str, category: str = "info") -> None:
+        """Keep *message* in the session for the next page that shows messages, once.
+
+        It survives a redirect, and a logout in this request (it then starts a new
+        anonymous session). At most 20 wait: the oldest go first.
+
+        :raises TypeError: if *message* or *category* is not a string.
+        """
+        flashing.add(self.session, message, category)
+
+    def get_flashed_messages(self, *categories: str) -> list[flashing.Message]:
+        """Return the messages waiting (those of *categories*, or all), oldest first, each a
+        ``(message, category)`` pair, and forget them: each is shown once. In a template:
+        ``{% for message, category in handler.get_flashed_messages() %}``.
+        """
+        return flashing.take(self.session, categories)
 
     async def list_user_sessions(self) -> list[SessionInfo]:
         """Return the current user's sessions, most recently used first (this one ``current``).
