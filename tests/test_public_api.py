@@ -10,6 +10,7 @@ MODULES = {
     "bookkeeping",
     "config",
     "errors",
+    "flash",
     "fresh",
     "health",
     "handlers",
@@ -21,6 +22,7 @@ MODULES = {
     "session",
     "signing",
     "stores",
+    "testing",
     "user_sessions",
 }
 LAZY = {"RedisStore"}  # imported on first use: it needs an optional package
