@@ -2,7 +2,8 @@
 
 ``/`` is a login form with "Remember me", ``/dashboard`` and ``/my-profile`` are
 protected with ``@tornado.web.authenticated``, ``/my-profile/password`` needs a
-fresh login, and a Logout button POSTs to the destroy route.
+fresh login, a Logout button POSTs to the destroy route, and the dashboard's live
+counter talks to ``/live`` over a WebSocket.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tornado.web
+import tornado.websocket
 
 import tornado_user_session as tus
 
@@ -80,6 +82,27 @@ class Dashboard(Page):
         user["visits"] += 1
         self.no_store()
         self.render("dashboard.html", user=user)
+
+
+class LiveCounter(tus.UserSessionMixin, tornado.websocket.WebSocketHandler):
+    """The dashboard's live counter: each "+1" message counts one more, kept in the session
+    user and saved at once (after a WebSocket's handshake, only save_session() saves)."""
+
+    def open(self) -> None:
+        if not self.current_user:
+            self.close(4001, "log in first")
+            return
+        self.write_message({"count": self.current_user.get("live", 0)})
+
+    async def on_message(self, message: str | bytes) -> None:
+        user = self.current_user
+        if message != "+1" or not user:
+            return
+        user["live"] = user.get("live", 0) + 1
+        if not await self.save_session():  # signed out meanwhile, here or elsewhere
+            self.close(4001, "signed out")
+            return
+        self.write_message({"count": user["live"]})
 
 
 class Profile(Page):
@@ -191,6 +214,7 @@ def make_app(
             (r"/my-profile", Profile),
             (r"/my-profile/password", PasswordPage),
             (r"/sessions", SessionsPage),
+            (r"/live", LiveCounter),
             *tus.routes(start=Login, destroy=Logout),
         ],
         login_url="/",

@@ -70,8 +70,15 @@ def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -
     log_in(page, demo)
     expect(page).to_have_url(demo + "/dashboard")
     assert visits(page) == 1
+    live = page.locator("#live")  # the live counter, over a WebSocket
+    expect(live).to_have_text("0")
+    page.get_by_role("button", name="+1").click()
+    expect(live).to_have_text("1")
+    page.get_by_role("button", name="+1").click()
+    expect(live).to_have_text("2")
     page.reload()
     assert visits(page) == 2
+    expect(live).to_have_text("2")  # saved in the session by save_session()
 
     page.get_by_role("link", name="My profile").click()
     page.get_by_label("Display name").fill("Ada Lovelace")
@@ -81,7 +88,7 @@ def test_the_whole_demo_in_a_browser(demo: str, page: Page, chromium: Browser) -
     expect(page.get_by_label("Display name")).to_have_value("Ada Lovelace")
     expect(page.get_by_role("status")).to_have_count(0)  # shown once
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.get_by_role("heading")).to_have_text("Hello, Ada Lovelace")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ada Lovelace")
     assert visits(page) == 3
 
     someone_else = chromium.new_context().new_page()
@@ -153,8 +160,8 @@ def test_remember_me_keeps_the_cookie_past_the_browser_and_its_absence_does_not(
 def test_the_password_page_asks_a_stale_login_to_confirm_and_returns_to_it(page: Page) -> None:
     with served_demo("--fresh-login-within", "1") as base:
         log_in(page, base)
-        page.get_by_role("link", name="Password").click()
-        expect(page.get_by_role("heading")).to_have_text("Change password")  # fresh: allowed
+        page.get_by_role("link", name="Password").click()  # a fresh login: allowed
+        expect(page.get_by_role("heading", level=1)).to_have_text("Change password")
         page.wait_for_timeout(1500)  # the login grows stale
         page.goto(base + "/my-profile/password")
         expect(page).to_have_url(base + "/confirm?next=%2Fmy-profile%2Fpassword")
@@ -173,7 +180,7 @@ def test_an_idle_session_sends_the_visitor_back_to_the_login_page(page: Page) ->
         expect(page).to_have_url(base + "/dashboard")
         page.wait_for_timeout(1000)
         page.reload()  # used within the timeout: still in
-        expect(page.get_by_role("heading")).to_have_text("Hello, demo")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Hello, demo")
         page.wait_for_timeout(2500)
         page.reload()
         expect(page).to_have_url(base + "/?next=%2Fdashboard")
@@ -200,5 +207,5 @@ def test_one_device_signs_another_out_from_the_list_of_sessions(
     page.reload()  # device A's very next request
     expect(page).to_have_url(demo + "/?next=%2Fdashboard")
     other.goto(demo + "/dashboard")
-    expect(other.get_by_role("heading")).to_have_text("Hello, demo")
+    expect(other.get_by_role("heading", level=1)).to_have_text("Hello, demo")
     other.context.close()

@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 
-async def resume(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+async def resume(coroutine: Coroutine[Any, Any, Any], waiting: Any) -> None:
     """Drive to its end a coroutine that was started by hand, as a task would have.
 
     *waiting* is what it last yielded: a future it waits for, or None to let the loop run.

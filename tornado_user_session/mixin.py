@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import inspect
+import logging
 import secrets
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,13 +16,15 @@ from tornado import httputil
 from . import flash as flashing
 from . import protection
 from ._driving import resume, retrieve_exception
-from .errors import StoreError
+from .errors import SessionError, StoreError
 from .manager import SETTINGS_KEY, PendingSave, SessionManager
 from .session import Session
 from .stores.base import USER_KEY
 from .user_sessions import SessionInfo
 
 T = TypeVar("T")
+
+log = logging.getLogger("tornado_user_session")
 
 # What finish() passes for a save not started by hand: it runs whole in the task.
 _IN_A_TASK = object()
@@ -192,6 +195,7 @@ class UserSessionMixin(_Handler):
         """
         if "_id" in fields:
             raise TypeError("start_user_session(): '_id' is set by the library, not a field")
+        self._cookie_still_possible("start_user_session()")
         session = self.session
         manager = self.session_manager
         try:
@@ -215,6 +219,7 @@ class UserSessionMixin(_Handler):
         A request still in flight on the same session cannot bring it back. The
         XSRF token is replaced too.
         """
+        self._cookie_still_possible("destroy_user_session()")
         manager = self.session_manager
         try:
             await manager.destroy(self.session)
@@ -300,15 +305,54 @@ class UserSessionMixin(_Handler):
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
 
-    async def save_session(self) -> None:
+    async def save_session(self) -> bool:
         """Save the session now and set its cookie, rather than when the response finishes.
 
+        After the response, as in a WebSocket after its handshake, this is the only
+        way a change is saved (one left unsaved is logged when the connection
+        closes); no cookie can follow then, so a session the store does not hold
+        yet cannot be saved.
+
+        :returns: whether the session is stored: False when it has ended meanwhile
+            (a logout elsewhere; ``current_user`` is then None), which it stays.
         :raises UnstorableValueError: naming the key of a value JSON cannot hold.
-        :raises tornado.web.HTTPError: 503 if the store fails.
+        :raises tornado.web.HTTPError: 503 if the store fails, before the response;
+            :class:`~tornado_user_session.errors.StoreError` after it.
+        :raises SessionError: after the response, for a session not stored yet.
         """
-        pending = self.session_manager.pending_save(self.session)
+        session = self.session
+        manager = self.session_manager
+        pending = manager.pending_save(session)
+        if not self._finished:
+            return await self._save(pending) if pending is not None else session.id is not None
+        if pending is not None and pending.create:
+            raise SessionError(
+                "the session is not stored yet and its cookie cannot be sent once the response "
+                "is finished (a WebSocket's after its handshake): change it over HTTP first"
+            )
+        if pending is not None and await manager.save(session, pending):
+            return True
+        if pending is None and session.id is not None:
+            return True
+        self.current_user = None  # ended elsewhere
+        return False
+
+    def on_connection_close(self) -> None:
+        """Log a change to the session left unsaved when a connection closes after its
+        response (a WebSocket's), so that it is not lost silently."""
+        super().on_connection_close()
+        session = self._user_session
+        if session is None or not self._finished:
+            return
+        pending = self.session_manager.pending_save(session)
         if pending is not None:
-            await self._save(pending)
+            log.warning(
+                "tornado_user_session: %s closed with changes to its session left unsaved "
+                "(keys %s): call `await self.save_session()` after changing the session of a "
+                "WebSocket",
+                type(self).__qualname__,
+                sorted(set(pending.changed) | set(pending.removed)),
+            )
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
         """Save the session if it needs it, then finish the response."""
@@ -317,7 +361,12 @@ class UserSessionMixin(_Handler):
             # finished yet, which it is not while the session is being saved.
             return self._session_saving
         session = self._user_session
-        if session is None or self._session_finishing or self.get_status() >= 500:
+        if (
+            session is None
+            or self._session_finishing
+            or self.get_status() >= 500
+            or self.get_status() == 101  # a WebSocket's handshake: save_session() saves after it
+        ):
             return super().finish(chunk)
         self._session_finishing = True
         manager = self.session_manager
@@ -345,7 +394,7 @@ class UserSessionMixin(_Handler):
 
     async def _finish_after_save(
         self,
-        saving: Coroutine[Any, Any, None],
+        saving: Coroutine[Any, Any, bool],
         waiting: Any,
         chunk: str | bytes | dict[str, Any] | None,
     ) -> None:
@@ -365,7 +414,7 @@ class UserSessionMixin(_Handler):
             return
         await sent
 
-    async def _save(self, pending: PendingSave) -> None:
+    async def _save(self, pending: PendingSave) -> bool:
         manager = self.session_manager
         try:
             stored = await manager.save(self.session, pending)
@@ -373,6 +422,7 @@ class UserSessionMixin(_Handler):
             raise self._store_unavailable(exc) from exc
         if stored:
             self._send_cookie(self.session)
+        return stored
 
     def _send_cookie(self, session: Session | None) -> None:
         """Set the cookie of the stored *session*, or clear it (None).
@@ -388,6 +438,13 @@ class UserSessionMixin(_Handler):
             self._session_cookie_header = header
             if manager.config.cache_headers:
                 protection.mark_private(self)
+
+    def _cookie_still_possible(self, what: str) -> None:
+        if self._finished:
+            raise SessionError(
+                f"{what} sets the session cookie, which cannot be sent once the response is "
+                "finished (a WebSocket's after its handshake): log in and out over HTTP"
+            )
 
     @property
     def _https(self) -> bool:
