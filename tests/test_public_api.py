@@ -19,6 +19,7 @@ MODULES = {
     "mixin",
     "protection",
     "purging",
+    "saving",
     "session",
     "signing",
     "stores",
