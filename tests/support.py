@@ -7,6 +7,7 @@ import http.cookies
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from pathlib import Path
@@ -86,6 +87,46 @@ class HookedStore(tus.MemoryStore):
     async def delete(self, session_id: str) -> bool:
         await self.before("delete")
         return await super().delete(session_id)
+
+
+class DictStore(tus.Store):
+    """A store as an application might write one: a dict, and nothing optional."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.now = clock
+        self.records: dict[str, tuple[float, dict[str, str]]] = {}
+
+    async def load(
+        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
+    ) -> dict[str, str] | None:
+        ends, record = self.records.get(session_id, (0.0, {}))
+        return dict(record) if ends > self.now() else None
+
+    async def create(
+        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
+    ) -> None:
+        self.records[session_id] = (self.now() + ttl, dict(record))
+
+    async def update(
+        self,
+        session_id: str,
+        changed: Record,
+        removed: Collection[str],
+        ttl: float,
+        *,
+        idle_ttl: float | None = None,
+    ) -> bool:
+        record = await self.load(session_id)
+        if record is None:
+            return False
+        record.update(changed)
+        for key in removed:
+            record.pop(key, None)
+        self.records[session_id] = (self.now() + ttl, record)
+        return True
+
+    async def delete(self, session_id: str) -> bool:
+        return self.records.pop(session_id, None) is not None
 
 
 class CountingStore(HookedStore):

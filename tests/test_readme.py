@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import unittest
 from pathlib import Path
 from typing import Any
 
+import tornado.httpclient
 import tornado.web
+import tornado.websocket
 from tornado.testing import AsyncHTTPTestCase, gen_test
 
 import tornado_user_session as tus
-from support import SECRET, Browser, set_cookies
+from support import SECRET, Browser, DictStore, set_cookies
+from tornado_user_session.testing import login_cookie, session_of
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -148,3 +152,80 @@ def test_the_testing_example_passes_as_written() -> None:
     assert result.wasSuccessful(), result.failures + result.errors
     manager: tus.SessionManager = namespace["app"].settings["user_session"]
     asyncio.run(manager.close())
+
+
+def section_code(title: str) -> dict[str, Any]:
+    """Run the first Python block of the README's section *title*; return what it defined."""
+    code = re.search(rf"## {title}.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    return namespace
+
+
+class TestFlashMessagesExample(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        code = section_code("Flash messages")
+        app = tornado.web.Application(
+            [
+                (r"/my-profile", code["Profile"]),
+                *tus.routes(start=tus.GuestStartHandler, destroy=code["Logout"]),
+            ],
+            login_url="/login",
+        )
+        tus.init(app, secret=SECRET)
+        return app
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+    @gen_test
+    async def test_the_flash_example_says_saved_then_signed_out_once_each(self) -> None:
+        browser = Browser(self.http_client, self.get_url(""))
+        await browser.json("/user-session/start", "POST")
+        saved = await browser.fetch("/my-profile", "POST", "display_name=Ada")
+        assert saved.code == 303
+        assert await browser.json("/my-profile") == {"messages": ["Profile saved."]}
+        assert await browser.json("/my-profile") == {"messages": []}
+        logout = await browser.fetch("/user-session/destroy?next=/my-profile", "POST")
+        assert logout.code == 303
+        assert await browser.json("/my-profile") == {"messages": ["Signed out."]}
+        assert await browser.json("/my-profile") == {"messages": []}
+
+
+class TestWebSocketsExample(AsyncHTTPTestCase):
+    def get_app(self) -> tornado.web.Application:
+        app = tornado.web.Application([(r"/live", section_code("WebSockets")["LiveCounter"])])
+        tus.init(app, secret=SECRET)
+        return app
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+    @gen_test
+    async def test_the_websocket_example_counts_and_saves(self) -> None:
+        cookie = await login_cookie(self._app, name="ada")
+        url = self.get_url("/live").replace("http://", "ws://")
+        request = tornado.httpclient.HTTPRequest(url, headers={"Cookie": cookie})
+        socket = await tornado.websocket.websocket_connect(request)
+        for count in (1, 2):
+            socket.write_message("+1")
+            assert json.loads(str(await socket.read_message())) == {"count": count}
+        socket.close()
+        session = await session_of(self._app, cookie)
+        assert session is not None
+        assert session["user"]["live"] == 2
+
+
+def test_the_store_contract_example_runs_a_store_of_ones_own() -> None:
+    code = re.search(r"## Writing a store.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {"MyStore": DictStore}  # the store the example stands for
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(namespace["TestMyStore"])
+    result = unittest.TestResult()
+    suite.run(result)
+    assert result.wasSuccessful(), result.failures + result.errors
+    assert result.testsRun - len(result.skipped) >= 10  # the core of the contract ran

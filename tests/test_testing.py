@@ -3,57 +3,12 @@ contract run by a store of someone else's."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection
-
 import pytest
 import tornado.web
 from tornado.testing import AsyncTestCase, gen_test
 
-import tornado_user_session as tus
-from support import FakeClock, SessionTestCase
-from tornado_user_session.stores.base import Record
+from support import DictStore, FakeClock, SessionTestCase
 from tornado_user_session.testing import StoreContract, login_cookie, session_of
-
-
-class DictStore(tus.Store):
-    """A store as an application might write one: a dict, and nothing optional."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.now = clock
-        self.records: dict[str, tuple[float, dict[str, str]]] = {}
-
-    async def load(
-        self, session_id: str, *, idle_ttl: float | None = None, seen_at: float | None = None
-    ) -> dict[str, str] | None:
-        ends, record = self.records.get(session_id, (0.0, {}))
-        return dict(record) if ends > self.now() else None
-
-    async def create(
-        self, session_id: str, record: Record, ttl: float, *, idle_ttl: float | None = None
-    ) -> None:
-        self.records[session_id] = (self.now() + ttl, dict(record))
-
-    async def update(
-        self,
-        session_id: str,
-        changed: Record,
-        removed: Collection[str],
-        ttl: float,
-        *,
-        idle_ttl: float | None = None,
-    ) -> bool:
-        record = await self.load(session_id)
-        if record is None:
-            return False
-        record.update(changed)
-        for key in removed:
-            record.pop(key, None)
-        self.records[session_id] = (self.now() + ttl, record)
-        return True
-
-    async def delete(self, session_id: str) -> bool:
-        return self.records.pop(session_id, None) is not None
 
 
 class TestAStoreOfOnesOwnRunsTheContract(StoreContract, AsyncTestCase):
