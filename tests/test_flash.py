@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import tornado.web
 from tornado.testing import gen_test
@@ -33,11 +35,39 @@ class Logout(tus.DestroyHandler):
         self.flash("Signed out")
 
 
+class AsyncLogout(tus.DestroyHandler):
+    async def destroyed(self) -> None:
+        await asyncio.sleep(0)
+        self.flash("Signed out, asynchronously")
+
+
+class FlashThenLogout(tus.UserSessionMixin, tornado.web.RequestHandler):
+    async def post(self) -> None:
+        self.flash("Goodbye")
+        await self.destroy_user_session()
+        self.write({"ok": True})
+
+
+class SlowMessages(tus.UserSessionMixin, tornado.web.RequestHandler):
+    """Takes the messages, then waits for the test before its response (and save)."""
+
+    go: asyncio.Event | None = None
+
+    async def get(self) -> None:
+        taken = [list(m) for m in self.get_flashed_messages()]
+        assert self.go is not None
+        await self.go.wait()
+        self.write({"messages": taken})
+
+
 class TestFlash(SessionTestCase):
     handlers = (
         (r"/save", Save),
         (r"/messages", Messages),
         (r"/logout", Logout),
+        (r"/async-logout", AsyncLogout),
+        (r"/flash-then-logout", FlashThenLogout),
+        (r"/slow-messages", SlowMessages),
     )
 
     @gen_test
@@ -90,3 +120,34 @@ class TestFlash(SessionTestCase):
         session = tus.Session()
         with pytest.raises(TypeError, match="flash\\(\\) takes text: message int"):
             flash.add(session, 1, "info")  # type: ignore[arg-type]
+
+    @gen_test
+    async def test_an_async_destroyed_hook_is_awaited(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/async-logout", "POST")
+        assert await browser.json("/messages") == {
+            "messages": [["Signed out, asynchronously", "info"]]
+        }
+
+    @gen_test
+    async def test_a_message_flashed_before_a_logout_in_the_same_request_survives_it(
+        self,
+    ) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/flash-then-logout", "POST")
+        assert await browser.json("/messages") == {"messages": [["Goodbye", "info"]]}
+
+    @gen_test
+    async def test_a_message_flashed_while_another_tab_shows_messages_is_not_lost(self) -> None:
+        browser = self.browser()
+        await self.login(browser)
+        await browser.fetch("/save", "POST", "text=first&to=/untouched")
+        SlowMessages.go = asyncio.Event()
+        slow = asyncio.ensure_future(browser.json("/slow-messages"))  # tab 1 takes "first"
+        await asyncio.sleep(0.05)
+        await browser.fetch("/save", "POST", "text=second&to=/untouched")  # tab 2 flashes
+        SlowMessages.go.set()
+        assert await slow == {"messages": [["first", "info"]]}
+        assert await browser.json("/messages") == {"messages": [["second", "info"]]}

@@ -948,3 +948,12 @@ class TestLoadUser(SessionTestCase):
         await browser.fetch("/session", "POST", {"cart": 1})  # an anonymous session
         assert (await browser.fetch("/member")).code == 302
         assert MemberPage.loads == 0
+
+    @gen_test
+    async def test_a_login_load_user_refuses_is_refused(self) -> None:
+        MEMBERS["ada"] = False  # disabled, though authenticate() let it in
+        browser = self.browser()
+        response = await browser.fetch("/member-login", "POST")
+        assert response.code == 403
+        assert NAME not in browser.cookies
+        assert (await browser.fetch("/member")).code == 302

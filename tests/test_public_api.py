@@ -36,7 +36,7 @@ API_REFERENCE = Path(__file__).parent.parent / "docs" / "api.rst"
 # What else is public, beside __all__: the testing kit, and the names a store writer needs.
 TESTING = {"login_cookie", "session_of", "StoreContract", "TTL"}
 STORE_WRITING = {"Record", "IndexedSession", "USER_KEY", "SEEN_KEY", "SEEN_EVERY", "INDEX_GRACE"}
-FLASH = {"Message", "FLASHES_KEY", "MAX_FLASHES"}
+FLASH = {"Message", "FLASH_PREFIX", "MAX_FLASHES"}
 # A directive of the reference and the name it documents: ".. autoclass:: Session()".
 DIRECTIVE = re.compile(
     r"\.\. (?:py:)?(?P<kind>auto\w+|currentmodule|module|class|exception|function|decorator"

@@ -82,3 +82,28 @@ class TestLoggingATestClientIn(SessionTestCase):
     def test_an_application_without_sessions_is_told_to_call_init(self) -> None:
         with pytest.raises(TypeError, match=r"tus.init\(app\)"):
             self.io_loop.run_sync(lambda: login_cookie(tornado.web.Application(), name="ada"))
+
+
+class TestTheHelpersSeeWhatTheServerSees(SessionTestCase):
+    options = {"idle_timeout": 60}  # noqa: RUF012
+
+    @gen_test
+    async def test_session_of_reads_without_extending_the_session(self) -> None:
+        cookie = await login_cookie(self._app, name="ada")
+        self.clock.advance(40)
+        assert await session_of(self._app, cookie) is not None
+        self.clock.advance(40)  # 80 s unused, looking included: over
+        assert await session_of(self._app, cookie) is None
+
+    @gen_test
+    async def test_session_of_takes_the_session_cookie_among_others_as_the_server_does(
+        self,
+    ) -> None:
+        cookie = await login_cookie(self._app, name="ada")
+        name, value = cookie.split("=", 1)
+        assert await session_of(self._app, f'prefs={{"theme": "dark"}}; {cookie}') is not None
+        assert await session_of(self._app, f'{name}="{value}"') is None  # quoted: refused
+
+    def test_login_cookie_refuses_an_id_of_its_own(self) -> None:
+        with pytest.raises(TypeError, match="_id"):
+            self.io_loop.run_sync(lambda: login_cookie(self._app, _id="chosen"))

@@ -3,10 +3,13 @@ handshake, changes saved by save_session() or refused, never lost silently."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import uuid
 from typing import Any
 
+import pytest
 import tornado.gen
 import tornado.httpclient
 import tornado.websocket
@@ -25,16 +28,27 @@ class Counter(tus.UserSessionMixin, tornado.websocket.WebSocketHandler):
 
     async def on_message(self, message: str | bytes) -> None:
         if message == "count":
-            self.session["n"] = self.session.get("n", 0) + 1
+            count = self.session["n"] = self.session.get("n", 0) + 1
             try:
                 stored = await self.save_session()
             except tus.SessionError as exc:
                 self.write_message({"error": str(exc)})
                 return
-            self.write_message({"n": self.session["n"], "stored": stored})
+            self.write_message({"n": count, "stored": stored})
         elif message == "count-unsaved":
             self.session["n"] = self.session.get("n", 0) + 1
             self.close()
+        elif message == "check":  # a socket that changes nothing asks whether it is still in
+            stored = await self.save_session()
+            self.write_message({"stored": stored, "user": bool(self.current_user)})
+        elif message == "burst":  # overlapping saves, as a broadcast task and on_message make
+
+            async def bump(number: int) -> bool:
+                self.session["n"] = number
+                return await self.save_session()
+
+            saves = await asyncio.gather(*(bump(number) for number in range(1, 41)))
+            self.write_message({"all": all(saves)})
         elif message == "login":
             try:
                 await self.start_user_session(name="mallory")
@@ -42,7 +56,7 @@ class Counter(tus.UserSessionMixin, tornado.websocket.WebSocketHandler):
                 self.write_message({"error": str(exc)})
 
 
-class TestWebSocket(SessionTestCase):
+class WebSocketCase(SessionTestCase):
     handlers = ((r"/counter", Counter),)
 
     async def connect(self, cookie: str | None) -> tornado.websocket.WebSocketClientConnection:
@@ -62,6 +76,8 @@ class TestWebSocket(SessionTestCase):
         await browser.json("/user-sessions/login", "POST", '{"name": "ada"}')
         return browser, "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
 
+
+class TestWebSocket(WebSocketCase):
     @gen_test
     async def test_the_session_and_user_are_loaded_at_the_handshake(self) -> None:
         _, cookie = await self.logged_in_cookie()
@@ -127,3 +143,58 @@ class TestWebSocket(SessionTestCase):
         answer = await self.receive(socket)
         assert "over HTTP" in answer["error"]
         socket.close()
+
+
+class TestWebSocketEnd(WebSocketCase):
+    """What a socket that changes nothing sees of its session's end, and logs."""
+
+    @gen_test
+    async def test_a_socket_that_changes_nothing_learns_of_a_logout_elsewhere(self) -> None:
+        browser, cookie = await self.logged_in_cookie()
+        socket = await self.connect(cookie)
+        await self.receive(socket)
+        socket.write_message("check")
+        assert await self.receive(socket) == {"stored": True, "user": True}
+        await browser.fetch("/user-session/destroy", "POST")
+        with self.assertNoLogs("tornado_user_session", logging.WARNING):
+            socket.write_message("check")
+            assert await self.receive(socket) == {"stored": False, "user": False}
+            socket.close()
+            await tornado.gen.sleep(0.05)
+
+
+class QuietClose:
+    @gen_test
+    async def test_a_socket_that_changes_nothing_logs_nothing_when_it_closes(self: Any) -> None:
+        _, cookie = await self.logged_in_cookie()
+        socket = await self.connect(cookie)
+        await self.receive(socket)
+        with self.assertNoLogs("tornado_user_session", logging.WARNING):
+            socket.close()
+            await tornado.gen.sleep(0.05)
+
+
+class TestQuietCloseRolling(QuietClose, WebSocketCase):
+    options = {"rolling": True}  # noqa: RUF012
+
+
+class TestQuietCloseResave(QuietClose, WebSocketCase):
+    options = {"resave": True}  # noqa: RUF012
+
+
+@pytest.mark.usefixtures("redis_for_case")
+class TestWebSocketOnRedis(WebSocketCase):
+    redis_url: str
+
+    def make_store(self) -> tus.RedisStore:
+        return tus.RedisStore.from_url(self.redis_url, prefix=f"test:{uuid.uuid4().hex}:")
+
+    @gen_test
+    async def test_overlapping_saves_of_one_socket_leave_its_last_value(self) -> None:
+        browser, cookie = await self.logged_in_cookie()
+        socket = await self.connect(cookie)
+        await self.receive(socket)
+        socket.write_message("burst")
+        assert await self.receive(socket) == {"all": True}
+        socket.close()
+        assert (await browser.json("/session"))["session"]["n"] == 40

@@ -130,13 +130,16 @@ class DestroyHandler(_UserSessionHandler):
 
     async def post(self) -> None:
         await self.destroy_user_session()
-        self.destroyed()
+        done = self.destroyed()
+        if done is not None:
+            await done
         self.answer({"ok": True})
 
-    def destroyed(self) -> None:
-        """Called once the session is destroyed, before the answer: override it to flash a
-        message for the page a logout redirects to (``self.flash("Signed out")``). The
-        default does nothing."""
+    def destroyed(self) -> Awaitable[None] | None:
+        """Called once the session is destroyed, before the answer: override it (plain or
+        ``async``) to flash a message for the page a logout redirects to
+        (``self.flash("Signed out")``). The default does nothing."""
+        return None
 
 
 def routes(

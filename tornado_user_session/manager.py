@@ -107,6 +107,16 @@ class SessionManager:
             return Session()  # a store whose clock runs behind ours has not dropped it yet
         return session
 
+    async def still_stored(self, session: Session) -> bool:
+        """Whether *session*'s record is stored and live, asked of the store as a request's
+        read is (it counts as a use).
+
+        :raises StoreError: if the store fails.
+        """
+        if session.id is None:
+            return False
+        return (await self.load(self.signer.sign(session.id))).id is not None
+
     def pending_save(self, session: Session) -> PendingSave | None:
         """Return what saving *session* would write, or None when nothing needs writing.
 

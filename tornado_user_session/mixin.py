@@ -67,13 +67,7 @@ class UserSessionMixin(SessionSaving):
         if header is None:
             self._user_session = Session()
             return
-        # Tornado's own parser, without the Morsel objects get_cookie() builds for every
-        # cookie of the request: a tenth of the cost. It also unquotes a value: only the
-        # exact text the library set is taken.
-        name = manager.config.name
-        cookie = httputil.parse_cookie(header).get(name)
-        if cookie is not None and f"{name}={cookie}" not in _cookie_pairs(header):
-            cookie = None
+        cookie = session_cookie(header, manager.config.name)
         try:
             self._user_session = await manager.load(cookie)
         except StoreError as exc:
@@ -160,8 +154,12 @@ class UserSessionMixin(SessionSaving):
             session, user, ip=request.remote_ip, user_agent=request.headers.get("User-Agent")
         )
         session[USER_KEY] = user
-        overridden = type(self).load_user is not UserSessionMixin.load_user
-        self.current_user = await self._load_user(user) if overridden else user
+        self.current_user = user
+        if type(self).load_user is not UserSessionMixin.load_user:
+            self.current_user = await self._load_user(user)
+            if self.current_user is None:  # the application has no such user, or disabled it
+                await self.destroy_user_session()
+                raise tornado.web.HTTPError(403, "load_user() found no user for this login")
         protection.rotate_xsrf_token(self)
         return user
 
@@ -173,10 +171,13 @@ class UserSessionMixin(SessionSaving):
         """
         self._cookie_still_possible("destroy_user_session()")
         manager = self.session_manager
+        session = self.session
+        messages = {key: session[key] for key in flashing.waiting(session)}
         try:
-            await manager.destroy(self.session)
+            await manager.destroy(session)
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
+        session.update(messages)  # flash messages not shown yet outlive the logout
         self._send_cookie(None)
         self.current_user = None
         protection.rotate_xsrf_token(self)
@@ -256,6 +257,19 @@ class UserSessionMixin(SessionSaving):
             return await operation
         except StoreError as exc:
             raise self._store_unavailable(exc) from exc
+
+
+def session_cookie(header: str, name: str) -> str | None:
+    """The value of the cookie *name* in a ``Cookie`` header, taken only as the library set it.
+
+    Tornado's own parser, without the Morsel objects get_cookie() builds for every cookie of
+    the request: a tenth of the cost. It also unquotes a value: only the exact text the
+    library set is taken.
+    """
+    cookie = httputil.parse_cookie(header).get(name)
+    if cookie is not None and f"{name}={cookie}" not in _cookie_pairs(header):
+        return None
+    return cookie
 
 
 def _cookie_pairs(header: str) -> list[str]:

@@ -44,6 +44,7 @@ class SessionSaving(_Handler):
     _session_finishing = False
     _session_cookie_header: str | None = None
     _session_manager: SessionManager | None = None
+    _session_saves: asyncio.Lock | None = None
 
     @property
     def session_manager(self) -> SessionManager:
@@ -77,32 +78,46 @@ class SessionSaving(_Handler):
 
         After the response, as in a WebSocket after its handshake, this is the only
         way a change is saved (one left unsaved is logged when the connection
-        closes); no cookie can follow then, so a session the store does not hold
-        yet cannot be saved.
+        closes); saves then run one at a time, each writing what changed since the
+        last, and one with nothing to write asks the store whether the session is
+        still there (a read, as a request's). No cookie can follow the response, so a
+        session the store does not hold yet cannot be saved then.
 
-        :returns: whether the session is stored: False when it has ended meanwhile
-            (a logout elsewhere; ``current_user`` is then None), which it stays.
+        :returns: whether the session is stored: False when it has ended (a logout
+            elsewhere, an expiry; ``current_user`` and the session are then empty)
+            or was never stored.
         :raises UnstorableValueError: naming the key of a value JSON cannot hold.
         :raises tornado.web.HTTPError: 503 if the store fails, before the response;
             :class:`~tornado_user_session.errors.StoreError` after it.
         :raises SessionError: after the response, for a session not stored yet.
         """
+        if not self._finished:
+            pending = self.session_manager.pending_save(self.session)
+            return await self._save(pending) if pending is not None else self.session.id is not None
+        if self._session_saves is None:
+            self._session_saves = asyncio.Lock()
+        async with self._session_saves:  # saves of one connection land in their order
+            return await self._save_after_response()
+
+    async def _save_after_response(self) -> bool:
         session = self.session
         manager = self.session_manager
         pending = manager.pending_save(session)
-        if not self._finished:
-            return await self._save(pending) if pending is not None else session.id is not None
-        if pending is not None and pending.create:
+        if pending is not None and pending.create and unsaved(session):
             raise SessionError(
                 "the session is not stored yet and its cookie cannot be sent once the response "
                 "is finished (a WebSocket's after its handshake): change it over HTTP first"
             )
-        if pending is not None and await manager.save(session, pending):
-            return True
-        if pending is None and session.id is not None:
-            return True
-        self.current_user = None  # ended elsewhere
-        return False
+        if pending is not None and not pending.create:
+            stored = await manager.save(session, pending)
+        elif session.id is not None:
+            stored = await manager.still_stored(session)
+        else:
+            stored = False
+        if not stored:  # ended (or never stored): nothing of it stays with this connection
+            self._user_session = Session()
+            self.current_user = None
+        return stored
 
     def on_connection_close(self) -> None:
         """Log a change to the session left unsaved when a connection closes after its
@@ -111,14 +126,14 @@ class SessionSaving(_Handler):
         session = self._user_session
         if session is None or not self._finished:
             return
-        pending = self.session_manager.pending_save(session)
-        if pending is not None:
+        keys = unsaved(session)
+        if keys:
             log.warning(
                 "tornado_user_session: %s closed with changes to its session left unsaved "
                 "(keys %s): call `await self.save_session()` after changing the session of a "
                 "WebSocket",
                 type(self).__qualname__,
-                sorted(set(pending.changed) | set(pending.removed)),
+                keys,
             )
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Future[None]:
@@ -220,3 +235,12 @@ class SessionSaving(_Handler):
     def _store_unavailable(self, exc: StoreError) -> tornado.web.HTTPError:
         self.session_manager.store_failed(exc)  # logs an outage once, not every request
         return tornado.web.HTTPError(503, reason="Session Store Unavailable")
+
+
+def unsaved(session: Session) -> list[str]:
+    """The keys of *session* (of its mapping, not the library's bookkeeping) whose changes
+    its store does not have."""
+    if session.id is None:
+        return sorted(session)
+    changed, removed = session.changes(session.record())
+    return sorted(key for key in {*changed, *removed} if not key.startswith("\x00"))

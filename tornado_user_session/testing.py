@@ -17,7 +17,6 @@ They work in ``tornado.testing`` test cases (``AsyncHTTPTestCase`` with ``@gen_t
 
 from __future__ import annotations
 
-import http.cookies
 import secrets
 import unittest
 from typing import Any
@@ -26,7 +25,9 @@ import tornado.httpclient
 import tornado.web
 from tornado.testing import gen_test
 
+from . import lifetimes
 from .manager import SETTINGS_KEY, SessionManager
+from .mixin import session_cookie
 from .session import Session
 from .stores.base import INDEX_GRACE, SEEN_EVERY, SEEN_KEY, USER_KEY, Store
 
@@ -42,8 +43,11 @@ async def login_cookie(app: tornado.web.Application, **fields: Any) -> str:
     makes: ``session["user"] == {"_id": <random id>, **fields}``, fresh, listed among its
     user's sessions. Join it to other cookies with ``"; "``.
 
+    :raises TypeError: if a field is named ``_id``, which is the library's.
     :raises tornado_user_session.StoreError: if the application's store fails.
     """
+    if "_id" in fields:
+        raise TypeError("login_cookie(): '_id' is set by the library, not a field")
     manager = _manager(app)
     session = Session()
     user = {"_id": secrets.token_hex(16), **fields}
@@ -61,22 +65,32 @@ async def session_of(
 ) -> dict[str, Any] | None:
     """Return the session (its keys and values) that *source* names, or None if there is none.
 
+    It takes the cookie as the server does (only the exact text the library set), and reads
+    the store without counting as a use: an idle session is not kept alive by looking at it.
+
     :param source: a response, whose ``Set-Cookie`` headers give the session cookie (None
         if the response cleared it or set none), or a ``Cookie`` header value.
     """
     manager = _manager(app)
     name = manager.config.name
     if isinstance(source, str):
-        cookies = http.cookies.SimpleCookie(source)
+        value = session_cookie(source, name)
     else:
-        cookies = http.cookies.SimpleCookie()
+        value = None
         for header in source.headers.get_list("Set-Cookie"):
-            cookies.load(header)
-    morsel = cookies.get(name)
-    if morsel is None or not morsel.value:
+            value = session_cookie(header.split(";")[0], name) or value
+    session_id = manager.signer.unsign(value) if value else None
+    if session_id is None:
         return None
-    session = await manager.load(morsel.value)
-    return dict(session) if session.id is not None else None
+    record = await manager.store.load(session_id)
+    if record is None:
+        return None
+    session = Session(session_id, record)
+    if session.has_bookkeeping and lifetimes.is_over(
+        manager.config, session.bookkeeping, manager.now()
+    ):
+        return None
+    return dict(session)
 
 
 def _manager(app: tornado.web.Application) -> SessionManager:
@@ -103,8 +117,9 @@ class StoreContract:
             async def advance(self, seconds):
                 self.clock.now += seconds
 
-    The index tests run for a store that sets ``supports_user_index``, the idle tests for
-    one that sets ``supports_idle_timeout``.
+    The index tests run for a store that sets ``supports_user_index`` (the test case then
+    also provides ``async index_size(owner)``: how many entries *owner*'s index holds, live
+    or not), the idle tests for one that sets ``supports_idle_timeout``.
     """
 
     store: Store
