@@ -11,6 +11,7 @@ import warnings
 
 import pytest
 import redis.asyncio
+from redis.asyncio.cluster import ClusterNode
 from tornado.testing import gen_test
 
 import tornado_user_session as tus
@@ -70,12 +71,18 @@ class TestMasterFailure(SessionTestCase):
 
     def tearDown(self) -> None:
         super().tearDown()
-        # After a node fails, redis-py's RedisCluster rebuilds its view of the nodes and drops
-        # the old node objects without closing their connections (redis-py 8.1); collect them
-        # here, so that their ResourceWarnings do not land in whichever test runs next.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+        collect_dropped_nodes()
+
+    async def close_client(self) -> None:
+        """Close the cluster client while the test's loop runs, with the node objects it
+        dropped when it rebuilt its view of the cluster (redis-py 8.1 leaves their connections
+        open): whatever still holds them, their sockets are closed now, not in a later test."""
+        await self.store.close()
+        ports = {node.port for node in self.redis_cluster.nodes}
+        for node in [obj for obj in gc.get_objects() if isinstance(obj, ClusterNode)]:
+            if node.port in ports:
+                await node.disconnect()
+        collect_dropped_nodes()
 
     async def browsers_by_node(self) -> dict[int, Browser]:
         """A logged-in browser whose session lives on each master, by the master's port."""
@@ -108,8 +115,11 @@ class TestMasterFailure(SessionTestCase):
         browsers = await self.browsers_by_node()
         failed = self.redis_cluster.nodes[1]
         failed.stop()
-        with self.assertLogs("tornado_user_session", logging.WARNING):
-            await self.check_failure_of(failed, browsers)
+        try:
+            with self.assertLogs("tornado_user_session", logging.WARNING):
+                await self.check_failure_of(failed, browsers)
+        finally:
+            await self.close_client()
 
     @gen_test(timeout=60)
     async def test_a_hung_master_fails_its_sessions_within_2_seconds_and_only_those(self) -> None:
@@ -121,8 +131,20 @@ class TestMasterFailure(SessionTestCase):
                 await self.check_failure_of(failed, browsers)
         finally:
             failed.resume()
-        for browser in browsers.values():  # back without a restart
-            assert (await browser.fetch("/dashboard")).code == 200
+        try:
+            for browser in browsers.values():  # back without a restart
+                assert (await browser.fetch("/dashboard")).code == 200
+        finally:
+            await self.close_client()
+
+
+def collect_dropped_nodes() -> None:
+    """After a node fails, redis-py's RedisCluster (8.1) rebuilds its view of the nodes and
+    drops node objects without closing their connections: collect them now, so that their
+    ResourceWarnings do not land in whichever test runs next."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def test_a_cluster_client_error_is_a_store_error_not_a_500() -> None:

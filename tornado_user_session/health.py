@@ -21,14 +21,18 @@ class StoreHealth:
         A :class:`~tornado_user_session.StoreDataError` is no outage: it is logged
         at ERROR each time.
         """
+        # Text, not the exception: a log record kept by a handler would keep the exception's
+        # traceback alive, and with it the client's connections.
         if isinstance(error, StoreDataError):
-            log.error("tornado_user_session: the session store refused an operation: %s", error)
+            log.error(
+                "tornado_user_session: the session store refused an operation: %s", str(error)
+            )
             return
         if not self.down:
             self.down = True
             log.warning(
                 "tornado_user_session: the session store is unavailable, answering 503: %s",
-                error.__cause__ or error,
+                str(error.__cause__ or error),
             )
 
     def answered(self) -> None:
