@@ -21,6 +21,14 @@ from tornado_user_session.testing import login_cookie, session_of
 README = Path(__file__).parent.parent / "README.md"
 
 
+class ExampleCase(AsyncHTTPTestCase):
+    """A README example's application over a real socket, its sessions closed after."""
+
+    def tearDown(self) -> None:
+        self.io_loop.run_sync(self._app.settings["user_session"].close)
+        super().tearDown()
+
+
 def quick_start() -> dict[str, Any]:
     """Run the quick start's code up to the point where it would serve forever; return what
     it defined."""
@@ -37,13 +45,9 @@ def quick_start_app() -> tornado.web.Application:
     return app
 
 
-class TestQuickStart(AsyncHTTPTestCase):
+class TestQuickStart(ExampleCase):
     def get_app(self) -> tornado.web.Application:
         return quick_start_app()
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self._app.settings["user_session"].close)
-        super().tearDown()
 
     @gen_test
     async def test_the_quick_start_checks_the_password_counts_visits_and_logs_out(self) -> None:
@@ -77,13 +81,9 @@ def lifetimes_app() -> tornado.web.Application:
     return app
 
 
-class TestLifetimesExample(AsyncHTTPTestCase):
+class TestLifetimesExample(ExampleCase):
     def get_app(self) -> tornado.web.Application:
         return lifetimes_app()
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self._app.settings["user_session"].close)
-        super().tearDown()
 
     @gen_test
     async def test_remember_me_and_the_fresh_login_work_as_written(self) -> None:
@@ -118,13 +118,9 @@ def user_record_app() -> tornado.web.Application:
     return app
 
 
-class TestUserRecord(AsyncHTTPTestCase):
+class TestUserRecord(ExampleCase):
     def get_app(self) -> tornado.web.Application:
         return user_record_app()
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self._app.settings["user_session"].close)
-        super().tearDown()
 
     @gen_test
     async def test_the_user_record_example_loads_the_account_and_logs_out_a_disabled_one(
@@ -163,7 +159,7 @@ def section_code(title: str) -> dict[str, Any]:
     return namespace
 
 
-class TestFlashMessagesExample(AsyncHTTPTestCase):
+class TestFlashMessagesExample(ExampleCase):
     def get_app(self) -> tornado.web.Application:
         code = section_code("Flash messages")
         app = tornado.web.Application(
@@ -175,10 +171,6 @@ class TestFlashMessagesExample(AsyncHTTPTestCase):
         )
         tus.init(app, secret=SECRET)
         return app
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self._app.settings["user_session"].close)
-        super().tearDown()
 
     @gen_test
     async def test_the_flash_example_says_saved_then_signed_out_once_each(self) -> None:
@@ -194,15 +186,11 @@ class TestFlashMessagesExample(AsyncHTTPTestCase):
         assert await browser.json("/my-profile") == {"messages": []}
 
 
-class TestWebSocketsExample(AsyncHTTPTestCase):
+class TestWebSocketsExample(ExampleCase):
     def get_app(self) -> tornado.web.Application:
         app = tornado.web.Application([(r"/live", section_code("WebSockets")["LiveCounter"])])
         tus.init(app, secret=SECRET)
         return app
-
-    def tearDown(self) -> None:
-        self.io_loop.run_sync(self._app.settings["user_session"].close)
-        super().tearDown()
 
     @gen_test
     async def test_the_websocket_example_counts_and_saves(self) -> None:
