@@ -71,7 +71,7 @@ class SessionManager:
         """
         return secrets.token_urlsafe(32)
 
-    async def load(self, cookie: str | None) -> Session:
+    async def load(self, cookie: str | None, *, use: bool = True) -> Session:
         """Return the session a cookie value names, or a new empty one.
 
         A missing, unsigned, tampered or oversized cookie, an id the store does
@@ -79,17 +79,35 @@ class SessionManager:
         give a new session: its id is made on its first save, never taken from
         the request.
 
+        :param use: whether the read counts as a use of the session, as a request's
+            does (default): it then extends an idle session and keeps its last use.
+            False only looks.
         :raises StoreError: if the store fails.
         """
         session_id = self.signer.unsign(cookie) if cookie else None
         if session_id is None:
             return Session()
+        return await self._load_stored(session_id, use)
+
+    async def still_stored(self, session: Session) -> bool:
+        """Whether *session*'s record is stored and live, asked of the store as a request's
+        read is (it counts as a use).
+
+        :raises StoreError: if the store fails.
+        """
+        if session.id is None:
+            return False
+        return (await self._load_stored(session.id, True)).id is not None
+
+    async def _load_stored(self, session_id: str, use: bool) -> Session:
         # What the read also does, in the same store call: the idle extension, and the
         # time of use that the list of a user's sessions shows.
         config, store = self.config, self.store
         idle = config.idle_timeout
         now = self.now()
-        if config.user_id_key is not None:
+        if not use:
+            record = await store.load(session_id)
+        elif config.user_id_key is not None:
             record = await store.load(session_id, idle_ttl=idle, seen_at=now)
         elif idle is not None:
             record = await store.load(session_id, idle_ttl=idle)
@@ -106,16 +124,6 @@ class SessionManager:
         if session.has_bookkeeping and lifetimes.is_over(config, session.bookkeeping, now):
             return Session()  # a store whose clock runs behind ours has not dropped it yet
         return session
-
-    async def still_stored(self, session: Session) -> bool:
-        """Whether *session*'s record is stored and live, asked of the store as a request's
-        read is (it counts as a use).
-
-        :raises StoreError: if the store fails.
-        """
-        if session.id is None:
-            return False
-        return (await self.load(self.signer.sign(session.id))).id is not None
 
     def pending_save(self, session: Session) -> PendingSave | None:
         """Return what saving *session* would write, or None when nothing needs writing.

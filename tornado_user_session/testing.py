@@ -25,7 +25,6 @@ import tornado.httpclient
 import tornado.web
 from tornado.testing import gen_test
 
-from . import lifetimes
 from .manager import SETTINGS_KEY, SessionManager
 from .mixin import session_cookie
 from .session import Session
@@ -79,18 +78,8 @@ async def session_of(
         value = None
         for header in source.headers.get_list("Set-Cookie"):
             value = session_cookie(header.split(";")[0], name) or value
-    session_id = manager.signer.unsign(value) if value else None
-    if session_id is None:
-        return None
-    record = await manager.store.load(session_id)
-    if record is None:
-        return None
-    session = Session(session_id, record)
-    if session.has_bookkeeping and lifetimes.is_over(
-        manager.config, session.bookkeeping, manager.now()
-    ):
-        return None
-    return dict(session)
+    session = await manager.load(value, use=False)
+    return dict(session) if session.id is not None else None
 
 
 def _manager(app: tornado.web.Application) -> SessionManager:
