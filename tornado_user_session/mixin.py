@@ -74,11 +74,8 @@ class UserSessionMixin(SessionSaving):
             self._user_session = Session()
             raise self._store_unavailable(exc) from exc
         session_user = self._user_session.get(USER_KEY)
-        if session_user is not None and type(self).load_user is not UserSessionMixin.load_user:
-            user = await self._load_user(session_user)
-            if user is None:  # gone or disabled: this request is anonymous, the session ends
-                await self.destroy_user_session()
-            self.current_user = user
+        if session_user is not None and self._loads_users():
+            await self._load_user(session_user)
 
     def load_user(self, session_user: dict[str, Any]) -> Any:
         """Return the application's user for the session user, or None if there is none.
@@ -96,9 +93,20 @@ class UserSessionMixin(SessionSaving):
         """
         return session_user
 
+    def _loads_users(self) -> bool:
+        """Whether this handler overrides :meth:`load_user` (the default is not called)."""
+        return type(self).load_user is not UserSessionMixin.load_user
+
     async def _load_user(self, session_user: dict[str, Any]) -> Any:
+        """Make ``current_user`` what :meth:`load_user` returns; None (a user gone or
+        disabled) ends the session, and the request is anonymous."""
         user = self.load_user(session_user)
-        return await user if inspect.isawaitable(user) else user
+        if inspect.isawaitable(user):
+            user = await user
+        if user is None:
+            await self.destroy_user_session()
+        self.current_user = user
+        return user
 
     def get_current_user(self) -> Any:
         """Return ``session["user"]``, or None when nobody is logged in."""
@@ -155,11 +163,8 @@ class UserSessionMixin(SessionSaving):
         )
         session[USER_KEY] = user
         self.current_user = user
-        if type(self).load_user is not UserSessionMixin.load_user:
-            self.current_user = await self._load_user(user)
-            if self.current_user is None:  # the application has no such user, or disabled it
-                await self.destroy_user_session()
-                raise tornado.web.HTTPError(403, "load_user() found no user for this login")
+        if self._loads_users() and await self._load_user(user) is None:
+            raise tornado.web.HTTPError(403, "load_user() found no user for this login")
         protection.rotate_xsrf_token(self)
         return user
 
